@@ -4,7 +4,8 @@
 export function hexToBytes(hex: string, what = 'hex'): Uint8Array {
   if (typeof hex !== 'string') throw new TypeError(`${what} must be a hex string`);
   const clean = hex.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0) throw new RangeError(`${what} has an odd number of hex digits (${clean.length})`);
+  if (clean.length % 2 !== 0)
+    throw new RangeError(`${what} has an odd number of hex digits (${clean.length})`);
   if (!/^[0-9a-fA-F]*$/.test(clean)) throw new RangeError(`${what} is not hex: "${hex}"`);
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);

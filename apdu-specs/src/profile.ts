@@ -1,0 +1,295 @@
+// The personalisation profile (cli.md, v1): parsed and checked field by field; every error names its
+// JSON path, and nothing is written to a chip until the whole profile is valid.
+import { hexToBytes } from './hex';
+import { SUITE_NAMES, type CryptoSuiteCode } from './eeprom-records';
+import { parseCode } from './node-code';
+
+export class ProfileError extends Error {
+  override readonly name = 'ProfileError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+  }
+}
+
+export type ProfileKey = { readonly version: number } & (
+  { readonly value: Uint8Array } | { readonly master: Uint8Array }
+);
+
+export interface ProfilePurse {
+  readonly balance: number;
+  readonly maxBalance: number;
+  readonly log: number | undefined;
+  readonly requireLog: boolean;
+}
+
+export interface ProfileService {
+  readonly path: string;
+  readonly code: number;
+  readonly blocks: number | undefined;
+  readonly overlaps: number | undefined;
+  readonly key: ProfileKey | undefined;
+  readonly data: readonly Uint8Array[];
+  readonly purse: ProfilePurse | undefined;
+}
+
+export interface ProfileArea {
+  readonly path: string;
+  readonly code: number;
+  readonly end: number;
+  readonly capacity: number;
+  readonly key: ProfileKey | undefined;
+  readonly areas: readonly ProfileArea[];
+  readonly services: readonly ProfileService[];
+}
+
+export interface ProfileSystem {
+  readonly path: string;
+  readonly systemCode: number;
+  readonly key: ProfileKey | undefined;
+  readonly areas: readonly ProfileArea[];
+}
+
+export interface ProfileIso14443 {
+  readonly uid?: Uint8Array;
+  readonly atqa?: Uint8Array;
+  readonly sak?: number;
+  readonly ats?: Uint8Array;
+  readonly pupi?: Uint8Array;
+  readonly appData?: Uint8Array;
+  readonly protInfo?: Uint8Array;
+}
+
+export interface ProfileChip {
+  readonly idm: Uint8Array;
+  readonly pmm: Uint8Array;
+  readonly blocks: number;
+  readonly suite: CryptoSuiteCode;
+  readonly transportKey: Uint8Array | undefined;
+  readonly iso14443: ProfileIso14443 | undefined;
+}
+
+export interface ProfileApplet {
+  readonly path: string;
+  readonly kind: string;
+  readonly aid: Uint8Array;
+  readonly area: number;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface Profile {
+  readonly chip: ProfileChip;
+  readonly issue:
+    { readonly cardId: Uint8Array; readonly date: number; readonly sequence: number } | undefined;
+  readonly systems: readonly ProfileSystem[];
+  readonly applets: readonly ProfileApplet[];
+}
+
+/** Defaults of a chip created from a profile without `chip` fields. */
+export const PROFILE_CHIP_DEFAULTS = Object.freeze({
+  idm: '02fe010203040506',
+  pmm: '0120220427674eff',
+  blocks: 65_536,
+  suite: '2k3des',
+});
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, path: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ProfileError(path, 'must be an object');
+  return v as Obj;
+}
+
+function only(o: Obj, path: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k))
+      throw new ProfileError(`${path}.${k}`, `unknown field (allowed: ${allowed.join(', ')})`);
+}
+
+function arr(v: unknown, path: string): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ProfileError(path, 'must be an array');
+  return v;
+}
+
+function hex(v: unknown, path: string, lengths?: readonly number[]): Uint8Array {
+  if (typeof v !== 'string') throw new ProfileError(path, 'must be a hex string');
+  let b: Uint8Array;
+  try {
+    b = hexToBytes(v, path);
+  } catch (e) {
+    throw new ProfileError(path, (e as Error).message.replace(`${path} `, ''));
+  }
+  if (lengths && !lengths.includes(b.length))
+    throw new ProfileError(path, `must be ${lengths.join(' or ')} bytes, got ${b.length}`);
+  return b;
+}
+
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new ProfileError(path, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function code(v: unknown, path: string): number {
+  if (typeof v !== 'string') throw new ProfileError(path, 'must be a 4-hex-digit code');
+  try {
+    return parseCode(v, path);
+  } catch (e) {
+    throw new ProfileError(path, (e as Error).message);
+  }
+}
+
+function bcdDate(v: unknown, path: string): number {
+  if (typeof v !== 'string' || !/^\d{8}$/.test(v)) throw new ProfileError(path, 'must be a date YYYYMMDD');
+  return parseInt(v, 16);
+}
+
+function key(v: unknown, path: string): ProfileKey | undefined {
+  if (v === undefined) return undefined;
+  const o = obj(v, path);
+  only(o, path, ['version', 'value', 'master']);
+  const version = int(o['version'] ?? 0, `${path}.version`, 0, 0xffff);
+  if ((o['value'] === undefined) === (o['master'] === undefined))
+    throw new ProfileError(path, 'give exactly one of value and master');
+  return o['value'] !== undefined
+    ? { version, value: hex(o['value'], `${path}.value`, [8, 16, 24]) }
+    : { version, master: hex(o['master'], `${path}.master`, [8, 16, 24]) };
+}
+
+function service(v: unknown, path: string): ProfileService {
+  const o = obj(v, path);
+  only(o, path, ['code', 'blocks', 'overlaps', 'key', 'data', 'purse']);
+  const overlaps = o['overlaps'] === undefined ? undefined : code(o['overlaps'], `${path}.overlaps`);
+  const blocks = o['blocks'] === undefined ? undefined : int(o['blocks'], `${path}.blocks`, 1, 0xffff);
+  if (overlaps !== undefined && blocks !== undefined)
+    throw new ProfileError(`${path}.blocks`, "an overlap service takes its target's blocks");
+  if (overlaps !== undefined && o['data'] !== undefined)
+    throw new ProfileError(`${path}.data`, 'an overlap service has no data of its own');
+  const data = arr(o['data'], `${path}.data`).map((d, i) => hex(d, `${path}.data[${i}]`, [16]));
+  let purse: ProfilePurse | undefined;
+  if (o['purse'] !== undefined) {
+    const p = obj(o['purse'], `${path}.purse`);
+    only(p, `${path}.purse`, ['balance', 'maxBalance', 'log', 'requireLog']);
+    const maxBalance = int(p['maxBalance'] ?? 50_000, `${path}.purse.maxBalance`, 0, 0xffffffff);
+    const balance = int(p['balance'] ?? 0, `${path}.purse.balance`, 0, 0xffffffff);
+    if (balance > maxBalance)
+      throw new ProfileError(`${path}.purse.balance`, `${balance} is above maxBalance ${maxBalance}`);
+    if (p['requireLog'] !== undefined && typeof p['requireLog'] !== 'boolean')
+      throw new ProfileError(`${path}.purse.requireLog`, 'must be true or false');
+    purse = {
+      balance,
+      maxBalance,
+      log: p['log'] === undefined ? undefined : code(p['log'], `${path}.purse.log`),
+      requireLog: p['requireLog'] === true,
+    };
+    if (data.length > 0) throw new ProfileError(`${path}.purse`, 'give either purse or data, not both');
+  }
+  return {
+    path,
+    code: code(o['code'], `${path}.code`),
+    blocks,
+    overlaps,
+    key: key(o['key'], `${path}.key`),
+    data,
+    purse,
+  };
+}
+
+function area(v: unknown, path: string): ProfileArea {
+  const o = obj(v, path);
+  only(o, path, ['code', 'end', 'capacity', 'key', 'areas', 'services']);
+  return {
+    path,
+    code: code(o['code'], `${path}.code`),
+    end: code(o['end'], `${path}.end`),
+    capacity: int(o['capacity'] ?? 0, `${path}.capacity`, 0, 0xffff),
+    key: key(o['key'], `${path}.key`),
+    areas: arr(o['areas'], `${path}.areas`).map((a, i) => area(a, `${path}.areas[${i}]`)),
+    services: arr(o['services'], `${path}.services`).map((s, i) => service(s, `${path}.services[${i}]`)),
+  };
+}
+
+function chip(v: unknown): ProfileChip {
+  const o = v === undefined ? {} : obj(v, '$.chip');
+  only(o, '$.chip', ['idm', 'pmm', 'blocks', 'suite', 'transportKey', 'iso14443']);
+  const suiteName = o['suite'] ?? PROFILE_CHIP_DEFAULTS.suite;
+  const suite = typeof suiteName === 'string' ? SUITE_NAMES[suiteName] : undefined;
+  if (suite === undefined)
+    throw new ProfileError('$.chip.suite', `must be one of ${Object.keys(SUITE_NAMES).join(', ')}`);
+  let iso: ProfileIso14443 | undefined;
+  if (o['iso14443'] !== undefined) {
+    const p = '$.chip.iso14443';
+    const i = obj(o['iso14443'], p);
+    only(i, p, ['uid', 'atqa', 'sak', 'ats', 'pupi', 'appData', 'protInfo']);
+    const out: { -readonly [K in keyof ProfileIso14443]: ProfileIso14443[K] } = {};
+    if (i['uid'] !== undefined) out.uid = hex(i['uid'], `${p}.uid`, [4, 7, 10]);
+    if (i['atqa'] !== undefined) out.atqa = hex(i['atqa'], `${p}.atqa`, [2]);
+    if (i['sak'] !== undefined) out.sak = hex(i['sak'], `${p}.sak`, [1])[0]!;
+    if (i['ats'] !== undefined) out.ats = hex(i['ats'], `${p}.ats`);
+    if (i['pupi'] !== undefined) out.pupi = hex(i['pupi'], `${p}.pupi`, [4]);
+    if (i['appData'] !== undefined) out.appData = hex(i['appData'], `${p}.appData`, [4]);
+    if (i['protInfo'] !== undefined) out.protInfo = hex(i['protInfo'], `${p}.protInfo`, [3]);
+    iso = out;
+  }
+  return {
+    idm: hex(o['idm'] ?? PROFILE_CHIP_DEFAULTS.idm, '$.chip.idm', [8]),
+    pmm: hex(o['pmm'] ?? PROFILE_CHIP_DEFAULTS.pmm, '$.chip.pmm', [8]),
+    blocks: int(o['blocks'] ?? PROFILE_CHIP_DEFAULTS.blocks, '$.chip.blocks', 256, 65_536),
+    suite,
+    transportKey:
+      o['transportKey'] === undefined
+        ? undefined
+        : hex(o['transportKey'], '$.chip.transportKey', [8, 16, 24]),
+    iso14443: iso,
+  };
+}
+
+/** Parses a profile (the JSON text's parsed value); throws ProfileError naming the JSON path. */
+export function parseProfile(json: unknown): Profile {
+  const o = obj(json, '$');
+  only(o, '$', ['chip', 'issue', 'systems', 'applets']);
+  let issue: Profile['issue'];
+  if (o['issue'] !== undefined) {
+    const i = obj(o['issue'], '$.issue');
+    only(i, '$.issue', ['cardId', 'date', 'sequence']);
+    issue = {
+      cardId: hex(i['cardId'], '$.issue.cardId', [8]),
+      date: bcdDate(i['date'], '$.issue.date'),
+      sequence: int(i['sequence'] ?? 0, '$.issue.sequence', 0, 0xffffffff),
+    };
+  }
+  const systems = arr(o['systems'], '$.systems').map((s, i) => {
+    const path = `$.systems[${i}]`;
+    const so = obj(s, path);
+    only(so, path, ['systemCode', 'key', 'areas']);
+    const systemCode = code(so['systemCode'], `${path}.systemCode`);
+    if (systemCode === 0xffff)
+      throw new ProfileError(`${path}.systemCode`, 'FFFFh is the wildcard, not a system code');
+    return {
+      path,
+      systemCode,
+      key: key(so['key'], `${path}.key`),
+      areas: arr(so['areas'], `${path}.areas`).map((a, j) => area(a, `${path}.areas[${j}]`)),
+    };
+  });
+  if (systems.length === 0) throw new ProfileError('$.systems', 'must list at least one system');
+  if (systems.length > 16) throw new ProfileError('$.systems', 'a card holds at most 16 systems');
+  const applets = arr(o['applets'], '$.applets').map((a, i) => {
+    const path = `$.applets[${i}]`;
+    const ao = obj(a, path);
+    only(ao, path, ['kind', 'aid', 'area', 'config']);
+    if (typeof ao['kind'] !== 'string') throw new ProfileError(`${path}.kind`, 'must be a string');
+    return {
+      path,
+      kind: ao['kind'],
+      aid: hex(ao['aid'], `${path}.aid`),
+      area: code(ao['area'], `${path}.area`),
+      config: ao['config'] === undefined ? {} : obj(ao['config'], `${path}.config`),
+    };
+  });
+  return { chip: chip(o['chip']), issue, systems, applets };
+}

@@ -1,0 +1,68 @@
+// Generates the command reference (Markdown) from the declarations: frames, status flags, node
+// attributes and EEPROM record layouts. `npm run reference` writes apdu-specs/REFERENCE.md.
+import { EEPROM_LAYOUTS } from './eeprom-records';
+import { FELICA_COMMANDS, type FrameField } from './felica-commands';
+import { SERVICE_ATTRIBUTES } from './node-code';
+import { STATUS_FLAGS2 } from './status-flags';
+
+const h2 = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase() + 'h';
+
+function fieldTable(fields: readonly FrameField[]): string {
+  const rows = fields.map((f) => `| ${f.name} | ${f.size} | ${f.doc} |`);
+  return ['| field | bytes | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+export function generateReference(): string {
+  const out: string[] = [];
+  out.push('# mica command reference');
+  out.push('');
+  out.push(
+    'Generated from `apdu-specs` by `npm run reference`; do not edit by hand. Design of record: `commands.md`, `eeprom.md`, `security.md`.',
+  );
+  out.push('');
+  out.push('## FeliCa-style commands');
+  out.push('');
+  out.push(
+    'Frames are `LEN ‖ code ‖ ...` without preamble and CRC; LEN counts itself. Node codes are little-endian on the wire, system codes big-endian. Response code = command code + 1.',
+  );
+  for (const c of Object.values(FELICA_COMMANDS)) {
+    out.push('');
+    out.push(`### ${c.name} (${h2(c.code)} → ${h2(c.responseCode)})`);
+    out.push('');
+    if (c.notes) out.push(c.notes, '');
+    out.push('Command:', '', fieldTable(c.request), '', 'Response:', '', fieldTable(c.response));
+  }
+  out.push('', '## Status flags (SF2)', '');
+  out.push(
+    'SF1 = 00h on success; FFh for an error not tied to a block-list element; otherwise the 1-based position of the failing element.',
+  );
+  out.push('', '| SF2 | name | meaning |', '|---|---|---|');
+  for (const s of STATUS_FLAGS2) out.push(`| ${h2(s.code)} | ${s.name} | ${s.meaning} |`);
+  out.push(
+    '',
+    '## Service attributes',
+    '',
+    '| attribute | family | access | key | PIN |',
+    '|---|---|---|---|---|',
+  );
+  for (const a of SERVICE_ATTRIBUTES.values())
+    out.push(
+      `| ${h2(a.code)} | ${a.family} | ${a.access} | ${a.withKey ? 'yes' : 'no'} | ${a.withPin ? 'yes' : 'no'} |`,
+    );
+  out.push('', 'Area attributes: 00h may hold sub-areas, 01h may not. Node FFFFh is the system.');
+  out.push('', '## EEPROM records (16-byte blocks, big-endian unless noted)');
+  for (const l of EEPROM_LAYOUTS) {
+    out.push(
+      '',
+      `### ${l.name}`,
+      '',
+      l.doc,
+      '',
+      '| offset | size | field | type | meaning |',
+      '|---|---|---|---|---|',
+    );
+    for (const f of l.fields) out.push(`| ${f.offset} | ${f.size} | ${f.name} | ${f.kind} | ${f.doc} |`);
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,119 @@
+// The chip: EEPROM, file system and RAM state behind one facade that takes FeliCa frames and answers
+// them (or stays silent). Deterministic: the random source is injected.
+import { FELICA_COMMANDS as C } from '@mica/apdu-specs/felica-commands';
+import { CardMode } from '@mica/apdu-specs/status-flags';
+import type { Eeprom } from './hal/eeprom';
+import { PowerLostError } from './hal/errors';
+import { FileSystem } from './fs/fs';
+import type { SystemView } from './fs/nodes';
+import type { CardContext } from './dispatch/context';
+import { NO_SESSION } from './dispatch/elements';
+import * as plain from './dispatch/felica-plain';
+import { SystemRandom, type RandomSource } from './random';
+
+export interface CardOptions {
+  readonly random?: RandomSource;
+  /** Called with anything unexpected that the error boundary swallowed (the card stays silent). */
+  readonly onTrace?: (event: CardTraceEvent) => void;
+}
+
+export interface CardTraceEvent {
+  readonly kind: 'unexpected-error' | 'power-lost';
+  readonly message: string;
+}
+
+type Handler = (ctx: CardContext, view: SystemView, frame: Uint8Array) => Uint8Array | null;
+
+const ADDRESSED: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [C.requestService.code, plain.requestService],
+  [C.requestResponse.code, plain.requestResponse],
+  [C.readWithoutEncryption.code, (ctx, v, f) => plain.readWithoutEncryption(ctx, v, f, NO_SESSION)],
+  [C.writeWithoutEncryption.code, (ctx, v, f) => plain.writeWithoutEncryption(ctx, v, f, NO_SESSION)],
+  [C.searchServiceCode.code, plain.searchServiceCode],
+  [C.requestSystemCode.code, plain.requestSystemCode],
+  [C.requestBlockInformation.code, plain.requestBlockInformation],
+  [C.resetMode.code, plain.resetMode],
+]);
+
+export class Card implements CardContext {
+  readonly fs: FileSystem;
+  readonly random: RandomSource;
+  private readonly modes = new Uint8Array(16);
+  private powered = false;
+  private readonly onTrace: ((event: CardTraceEvent) => void) | undefined;
+
+  constructor(
+    readonly eeprom: Eeprom,
+    options: CardOptions = {},
+  ) {
+    this.fs = new FileSystem(eeprom);
+    this.random = options.random ?? new SystemRandom();
+    this.onTrace = options.onTrace;
+  }
+
+  get isPowered(): boolean {
+    return this.powered;
+  }
+
+  /** Power-on: journal recovery, caches dropped, every system in Mode 0. */
+  powerOn(): { replayed: number; erased: number } {
+    this.modes.fill(CardMode.mode0);
+    this.powered = false;
+    try {
+      const r = this.eeprom.powerOn();
+      this.powered = true;
+      return r;
+    } catch (e) {
+      if (e instanceof PowerLostError) {
+        this.trace({ kind: 'power-lost', message: e.message });
+        return { replayed: 0, erased: 0 };
+      }
+      throw e;
+    }
+  }
+
+  powerOff(): void {
+    this.powered = false;
+    this.modes.fill(CardMode.mode0);
+  }
+
+  mode(system: number): number {
+    return this.modes[system] ?? CardMode.mode0;
+  }
+
+  resetMode(system: number): void {
+    this.modes[system] = CardMode.mode0;
+  }
+
+  private trace(event: CardTraceEvent): void {
+    this.onTrace?.(event);
+  }
+
+  /** Answers one FeliCa frame (LEN ‖ code ‖ ...), or returns null for silence. */
+  felica(frame: Uint8Array): Uint8Array | null {
+    if (!(frame instanceof Uint8Array)) throw new TypeError('frame must be a Uint8Array');
+    if (!this.powered) return null;
+    // Silence: LEN differs from the frame's length, or the frame cannot hold LEN and a code.
+    if (frame.length < 2 || frame[0] !== frame.length) return null;
+    try {
+      const code = frame[1]!;
+      if (code === C.polling.code) return plain.polling(this, frame);
+      const handler = ADDRESSED.get(code);
+      if (!handler || frame.length < 10) return null;
+      const view = this.fs.systemByIdm(frame, 2);
+      if (!view) return null;
+      return handler(this, view, frame);
+    } catch (e) {
+      if (e instanceof PowerLostError) {
+        this.powered = false;
+        this.trace({ kind: 'power-lost', message: e.message });
+        return null;
+      }
+      this.trace({
+        kind: 'unexpected-error',
+        message: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      });
+      return null;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// `mica bench`: the benchmark suite of ARCHITECTURE.md "Performance"; one row per figure with its reference.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { concatBytes, hexToBytes } from '@mica/apdu-specs/hex';
+import { parseProfile } from '@mica/apdu-specs/profile';
+import { Card } from '@mica/card-os/card';
+import { cardImageFromProfile } from '@mica/card-os/factory';
+import { parseImage, serializeImage } from '@mica/card-os/hal/image';
+import { SeededRandom } from '@mica/card-os/random';
+import { OperationError } from '../cli-error';
+import { alignRows } from '../dump/dump-text';
+import { progressBar } from '../progress';
+
+export interface BenchRow {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly reference: number;
+  readonly referenceName: string;
+  /** value / reference, or reference / value for a "lower is better" row: above 1 is better. */
+  readonly ratio: number;
+  /** The goal of ARCHITECTURE.md for this row. */
+  readonly target: number;
+  readonly met: boolean;
+}
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  /** Measuring time per row; default 0.3 s with `quick`, else 2 s. */
+  readonly seconds?: number;
+  /** Called after each row (progress display). */
+  readonly onRow?: (done: number, total: number) => void;
+}
+
+const TARGET_REFERENCE = 'target (ARCHITECTURE.md)';
+const IDM = '02fe010203040506';
+
+/** The bench card: system 12FCh, root area 0000h-FFFEh, random service 0009h of 4 blocks without key. */
+const BENCH_PROFILE = {
+  chip: { idm: IDM, blocks: 65_536 },
+  systems: [
+    {
+      systemCode: '12fc',
+      areas: [{ code: '0000', end: 'fffe', capacity: 64, services: [{ code: '0009', blocks: 4 }] }],
+    },
+  ],
+};
+
+const READ_FRAME = hexToBytes(`10 06 ${IDM} 01 0900 01 8000`);
+const WRITE_FRAME = concatBytes(
+  hexToBytes(`56 08 ${IDM} 01 0900 04 8000 8001 8002 8003`),
+  new Uint8Array(64),
+);
+
+interface Figure {
+  readonly name: string;
+  readonly unit: string;
+  readonly target: number;
+  readonly lowerIsBetter: boolean;
+  /** Measures for about `seconds` and returns the value in `unit`. */
+  measure(seconds: number): number;
+}
+
+function elapsedSeconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Operations per second of `op`, after a warm-up of a tenth of the time. */
+function throughput(op: (i: number) => void, seconds: number): number {
+  let i = 0;
+  let batch = 64;
+  const warm = process.hrtime.bigint();
+  while (elapsedSeconds(warm) < seconds / 10) for (let k = 0; k < batch; k++) op(i++);
+  let done = 0;
+  const start = process.hrtime.bigint();
+  let t = 0;
+  do {
+    for (let k = 0; k < batch; k++) op(i++);
+    done += batch;
+    t = elapsedSeconds(start);
+    if (t < 0.005) batch *= 2;
+  } while (t < seconds);
+  return done / t;
+}
+
+/** Median milliseconds of `op` (at least 3 runs after one warm-up run). */
+function medianMs(op: () => void, seconds: number): number {
+  op();
+  const times: number[] = [];
+  const start = process.hrtime.bigint();
+  while (times.length < 3 || elapsedSeconds(start) < seconds) {
+    const t0 = process.hrtime.bigint();
+    op();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1]!;
+}
+
+function benchCard(): Card {
+  const card = new Card(cardImageFromProfile(parseProfile(BENCH_PROFILE)), { random: new SeededRandom(0) });
+  card.powerOn();
+  return card;
+}
+
+/** Status flags 00 00 at `at`, or the bench would time an error path. */
+function expectOk(card: Card, frame: Uint8Array, at: number, what: string): void {
+  const r = card.felica(frame);
+  if (r === null || r[at] !== 0 || r[at + 1] !== 0)
+    throw new OperationError(
+      `the bench card refused the ${what} frame (${r === null ? 'no answer' : 'status flags not 00 00'})`,
+    );
+}
+
+function figures(): Figure[] {
+  return [
+    {
+      name: 'Read Without Encryption, 1 block, in-process',
+      unit: 'commands/s',
+      target: 500_000,
+      lowerIsBetter: false,
+      measure(seconds) {
+        const card = benchCard();
+        expectOk(card, READ_FRAME, 10, 'Read Without Encryption');
+        return throughput(() => card.felica(READ_FRAME), seconds);
+      },
+    },
+    {
+      name: 'Write Without Encryption, 4 blocks, atomic, in-process',
+      unit: 'commits/s',
+      target: 50_000,
+      lowerIsBetter: false,
+      measure(seconds) {
+        const card = benchCard();
+        // The endurance warning (SF2 71h) would only add noise to a long run.
+        card.eeprom.endurance = 0xffffffff;
+        const frame = WRITE_FRAME.slice();
+        expectOk(card, frame, 10, 'Write Without Encryption');
+        return throughput((i) => {
+          frame[22] = i & 0xff;
+          card.felica(frame);
+        }, seconds);
+      },
+    },
+    {
+      name: 'card image load + parity scrub, 65,536 blocks',
+      unit: 'ms',
+      target: 50,
+      lowerIsBetter: true,
+      measure(seconds) {
+        const file = serializeImage(benchCard().eeprom);
+        return medianMs(() => {
+          const r = parseImage(file).scrub(false);
+          if (r.uncorrectable.length > 0)
+            throw new OperationError('the bench image has uncorrectable blocks');
+        }, seconds);
+      },
+    },
+  ];
+}
+
+function round(x: number): number {
+  const digits = x >= 1000 ? 0 : x >= 10 ? 2 : 3;
+  return Number(x.toFixed(digits));
+}
+
+/** Runs every figure; returns the rows `mica bench --json` prints. */
+export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
+  const seconds = options.seconds ?? (options.quick ? 0.3 : 2);
+  const list = figures();
+  const rows: BenchRow[] = [];
+  for (const f of list) {
+    options.onRow?.(rows.length, list.length);
+    await nextTurn(); // lets the progress bar draw
+    const value = f.measure(seconds);
+    const ratio = f.lowerIsBetter ? f.target / value : value / f.target;
+    rows.push({
+      name: f.name,
+      value: round(value),
+      unit: f.unit,
+      reference: f.target,
+      referenceName: TARGET_REFERENCE,
+      ratio: Number(ratio.toFixed(2)),
+      target: f.target,
+      met: f.lowerIsBetter ? value <= f.target : value >= f.target,
+    });
+  }
+  options.onRow?.(rows.length, list.length);
+  return rows;
+}
+
+function grouped(x: number): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: 3 });
+}
+
+export function benchTable(rows: readonly BenchRow[]): string {
+  const lines = alignRows(
+    [
+      ['figure', 'value', 'unit', 'reference', 'ratio', 'target'],
+      ...rows.map((r) => [
+        r.name,
+        grouped(r.value),
+        r.unit,
+        `${grouped(r.reference)} ${r.unit}, ${r.referenceName}`,
+        `${r.ratio.toFixed(2)}×`,
+        r.met ? 'met' : 'NOT met',
+      ]),
+    ],
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('run the benchmark suite: one row per performance figure with its reference and ratio')
+    .option('--json', 'print an array of { name, value, unit, reference, referenceName, ratio, target, met }')
+    .option('--quick', 'about 0.3 s per row instead of 2 s')
+    .addHelpText('after', '\nExamples:\n  mica bench\n  mica bench --quick --json\n')
+    .action(async (o: { json?: boolean; quick?: boolean }) => {
+      const bar = o.json ? undefined : progressBar('bench');
+      let rows: BenchRow[];
+      try {
+        rows = await runBench({ quick: o.quick === true, onRow: (done, total) => bar?.update(done, total) });
+      } finally {
+        bar?.stop();
+      }
+      process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : benchTable(rows));
+    });
+}

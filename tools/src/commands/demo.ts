@@ -1,0 +1,111 @@
+// `mica demo` (and `npm start`): manufactures and issues a multi-application card from the shipped
+// profile and walks through what the card can do so far, printing a story and a summary table.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
+import { purseBlock } from '@mica/apdu-specs/eeprom-records';
+import { Card } from '@mica/card-os/card';
+import { cardImageFromProfile } from '@mica/card-os/factory';
+import { saveImageFile } from '@mica/card-os/hal/image-file';
+import { SeededRandom } from '@mica/card-os/random';
+import { readProfile } from './card-issue';
+
+const PROFILE = new URL('../../profiles/demo.json', import.meta.url).pathname;
+
+function line(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'the main job: manufacture and issue a multi-application card and run every flow that exists so far',
+    )
+    .option('--data <dir>', 'data directory for the card image (default: a new temporary directory)')
+    .addHelpText('after', '\nExample:\n  mica demo --data ./demo-data\n')
+    .action((o: { data?: string }) => {
+      const dir = o.data ?? mkdtempSync(join(tmpdir(), 'mica-demo-'));
+      const profile = readProfile(PROFILE);
+      const eeprom = cardImageFromProfile(profile);
+      const card = new Card(eeprom, { random: new SeededRandom(1n) });
+      card.powerOn();
+      const idm = bytesToHex(card.fs.idm(0));
+      // LEN ‖ code ‖ IDm ‖ body, LEN computed.
+      const cmd = (code: string, body: string): string => {
+        const b = hexToBytes(`${code}${idm}${body}`);
+        return bytesToHex(Uint8Array.of(b.length + 1, ...b));
+      };
+      const say = (what: string, frame: string): Uint8Array | null => {
+        const r = card.felica(hexToBytes(frame));
+        line(`  ${what.padEnd(56)} > ${frame}`);
+        line(`  ${''.padEnd(56)} < ${r ? bytesToHex(r) : '- (silence)'}`);
+        return r;
+      };
+      line('mica demo: one multi-application card, manufactured and issued from tools/profiles/demo.json');
+      line('');
+      line(
+        '1. A reader polls for any system, then for the common area FE00, then asks for the system codes.',
+      );
+      say('Polling FFFF, request code 01', '0600ffff0100');
+      say('Polling FE00 (IDm of system 1)', '0600fe000000');
+      say('Request System Code', cmd('0c', ''));
+      line('');
+      line('2. It walks the file system of system 0 with Search Service Code.');
+      for (let i = 0; ; i++) {
+        const r = card.felica(hexToBytes(cmd('0a', bytesToHex(Uint8Array.of(i & 0xff, i >> 8)))));
+        if (!r) break;
+        const codes = bytesToHex(r.subarray(10));
+        if (codes === 'ffff') break;
+        line(
+          `  index ${i}: ${codes.length === 8 ? `area ${codes.slice(2, 4)}${codes.slice(0, 2)}-${codes.slice(6, 8)}${codes.slice(4, 6)}` : `service ${codes.slice(2, 4)}${codes.slice(0, 2)}`}`,
+        );
+      }
+      line('');
+      line('3. It reads the purse through its read-only view 0097, pays 250 through the decrement view 0095');
+      line('   with a log record in the same atomic write, and reads the purse and the log again.');
+      const before = say('Read purse (0097 block 0)', cmd('06', '01970001' + '8000'));
+      const paid = purseBlock.encode({
+        balance: 0,
+        userData: new Uint8Array(6),
+        lastAmount: 250,
+        executionId: 1,
+      });
+      const log = hexToBytes('c0ffee0000000001 000000fa 02 2474 07');
+      say(
+        'Write decrement 250 + log record',
+        cmd('08', `0295004d0002800081${'00'}${bytesToHex(paid)}${bytesToHex(log)}`),
+      );
+      const after = say('Read purse and newest log record', cmd('06', '0297004f0002' + '80008100'));
+      say(
+        'Repeat the same charge ID: refused (E1), nothing changes',
+        cmd(
+          '08',
+          `0295004d0002800081${'00'}${bytesToHex(purseBlock.encode({ balance: 0, userData: new Uint8Array(6), lastAmount: 250, executionId: 2 }))}${bytesToHex(log)}`,
+        ),
+      );
+      line('');
+      line('4. A keyed service cannot be read without authentication (B1), and a wrong IDm gets silence.');
+      say('Read keyed service 00c8', cmd('06', '01c800018000'));
+      say('Request Response with a foreign IDm', '0a0402fe000000000000');
+      card.powerOff();
+      const image = join(dir, 'demo-card.img');
+      saveImageFile(image, eeprom);
+      const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
+      const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
+      const def = card.fs.index.definition;
+      line('');
+      line('Summary');
+      line(`  card image          ${image}`);
+      line(`  IDm (system 0)      ${idm}`);
+      line(
+        `  systems             ${card.fs.index.systems.map((s) => s.system.code.toString(16).padStart(4, '0')).join(', ')}`,
+      );
+      line(`  purse 0091          ${b0} -> ${b1}`);
+      line(`  user blocks (U)     ${def.userBlocks}`);
+      line(`  system blocks (S)   ${def.systemBlocks}`);
+      line(`  free blocks         ${eeprom.blocks - def.userBlocks - def.systemBlocks}`);
+    });
+}

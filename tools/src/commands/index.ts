@@ -1,0 +1,17 @@
+// Every command of the CLI, registered in help order.
+import type { Command } from 'commander';
+import { registerCard } from './card';
+import { registerConformance } from './conformance';
+import { registerDemo } from './demo';
+import { registerFelica } from './felica';
+import { registerBench } from './bench';
+import { registerReference } from './reference';
+
+export function registerCommands(program: Command): void {
+  registerCard(program);
+  registerFelica(program);
+  registerConformance(program);
+  registerDemo(program);
+  registerBench(program);
+  registerReference(program);
+}

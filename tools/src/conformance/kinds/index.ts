@@ -1,0 +1,13 @@
+// The vector kinds this version checks, by `kind` name.
+import type { Checker } from '../check-result';
+import { checkCrc } from './crc';
+import { checkFelicaFrame } from './felica-frame';
+import { checkFelicaTranscript } from './felica-transcript';
+import { checkReedSolomon } from './reed-solomon';
+
+export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
+  ['crc', checkCrc],
+  ['felica-frame', checkFelicaFrame],
+  ['reed-solomon', checkReedSolomon],
+  ['felica-transcript', checkFelicaTranscript],
+]);
