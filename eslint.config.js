@@ -11,14 +11,20 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object instead of enum.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object instead of enum.' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
   {
     files: ['card-os/src/**', 'apdu-specs/src/**', 'host-sdk/src/**'],
     rules: {
-      'no-restricted-globals': ['error', { name: 'Buffer', message: 'Library code uses Uint8Array, not Buffer.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'Library code uses Uint8Array, not Buffer.' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Math', property: 'random', message: 'Randomness is injected.' },

@@ -12,7 +12,11 @@ let failed = 0;
 
 function run(name, cmd, args, extraEnv = {}) {
   process.stdout.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...extraEnv } });
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...extraEnv },
+  });
   return r.status === 0;
 }
 
@@ -33,7 +37,12 @@ step('prettier', bin('prettier'), ['--check', '.']);
 // vitest: count individual tests from its JSON report.
 const dir = mkdtempSync(join(tmpdir(), 'mica-test-'));
 const report = join(dir, 'vitest.json');
-const ok = run('vitest', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`]);
+const ok = run('vitest', bin('vitest'), [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+]);
 try {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   passed += j.numPassedTests;
@@ -46,17 +55,24 @@ try {
 rmSync(dir, { recursive: true, force: true });
 
 // conformance vectors through the CLI, as a user would run them.
-const conf = spawnSync(process.execPath, [join(root, 'tools/bin/mica.js'), 'conformance', 'test-vectors/', '--json'], {
-  cwd: root,
-  encoding: 'utf8',
-  maxBuffer: 64 * 1024 * 1024,
-});
+const conf = spawnSync(
+  process.execPath,
+  [join(root, 'tools/bin/mica.js'), 'conformance', 'test-vectors/', '--json'],
+  {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  },
+);
 process.stdout.write('\n== conformance: mica conformance test-vectors/\n');
 try {
   const j = JSON.parse(conf.stdout);
   passed += j.passed;
   failed += j.failed;
-  for (const f of j.files) process.stdout.write(`${f.file}: ${f.passed} passed, ${f.failed} failed${f.error ? ` (${f.error})` : ''}\n`);
+  for (const f of j.files)
+    process.stdout.write(
+      `${f.file}: ${f.passed} passed, ${f.failed} failed${f.error ? ` (${f.error})` : ''}\n`,
+    );
   if (conf.status !== 0 && j.failed === 0) failed += 1;
 } catch {
   failed += 1;

@@ -10,7 +10,11 @@ const dir = mkdtempSync(join(tmpdir(), 'mica-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function mica(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'tools/bin/mica.js'), ...args], { cwd: root, encoding: 'utf8', input });
+  const r = spawnSync(process.execPath, [join(root, 'tools/bin/mica.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    input,
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,14 +24,33 @@ const profile = {
   systems: [
     {
       systemCode: '12fc',
-      areas: [{ code: '0000', end: 'fffe', capacity: 16, services: [{ code: '0009', blocks: 2, data: ['11'.repeat(16)] }] }],
+      areas: [
+        {
+          code: '0000',
+          end: 'fffe',
+          capacity: 16,
+          services: [{ code: '0009', blocks: 2, data: ['11'.repeat(16)] }],
+        },
+      ],
     },
   ],
 };
 
 function newCard(name: string): string {
   const img = join(dir, name);
-  const r = mica(['card', 'new', img, '--idm', IDM, '--blocks', '512', '--transport-key', TK, '--date', '20261121']);
+  const r = mica([
+    'card',
+    'new',
+    img,
+    '--idm',
+    IDM,
+    '--blocks',
+    '512',
+    '--transport-key',
+    TK,
+    '--date',
+    '20261121',
+  ]);
   expect(r.status, r.stderr).toBe(0);
   return img;
 }
@@ -35,7 +58,17 @@ function newCard(name: string): string {
 describe('mica card new', () => {
   it('prints the IDm and transport key and refuses to overwrite without --force', () => {
     const img = join(dir, 'a.img');
-    const r = mica(['card', 'new', img, '--idm', IDM.toUpperCase(), '--blocks', '512', '--transport-key', TK]);
+    const r = mica([
+      'card',
+      'new',
+      img,
+      '--idm',
+      IDM.toUpperCase(),
+      '--blocks',
+      '512',
+      '--transport-key',
+      TK,
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`idm            ${IDM}`);
     expect(r.stdout).toContain(`transport key  ${TK}`);
@@ -48,8 +81,12 @@ describe('mica card new', () => {
     const r = mica(['card', 'new', join(dir, 'b.img'), '--blocks', '100']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^mica: --blocks must be an integer from 256 to 65536, got "100"\.\n$/);
-    expect(mica(['card', 'new', join(dir, 'c.img'), '--suite', 'rot13']).stderr).toMatch(/--suite must be one of/);
-    expect(mica(['card', 'new', join(dir, 'd.img'), '--transport-key', '0011']).stderr).toMatch(/--transport-key must be 16 bytes/);
+    expect(mica(['card', 'new', join(dir, 'c.img'), '--suite', 'rot13']).stderr).toMatch(
+      /--suite must be one of/,
+    );
+    expect(mica(['card', 'new', join(dir, 'd.img'), '--transport-key', '0011']).stderr).toMatch(
+      /--transport-key must be 16 bytes/,
+    );
   });
 });
 
@@ -58,17 +95,31 @@ describe('mica card issue', () => {
     const img = newCard('issue.img');
     const before = readFileSync(img);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ systems: [{ systemCode: '12fc', areas: [{ code: '0000', end: 'fffe', capacity: 1, services: [{ code: '0009', blocks: 2 }] }] }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        systems: [
+          {
+            systemCode: '12fc',
+            areas: [{ code: '0000', end: 'fffe', capacity: 1, services: [{ code: '0009', blocks: 2 }] }],
+          },
+        ],
+      }),
+    );
     const r = mica(['card', 'issue', img, '--profile', bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\$\.systems\[0\]\.areas\[0\]\.services\[0\]/);
     expect(readFileSync(img).equals(before)).toBe(true);
     const wrongCode = join(dir, 'wrong.json');
     writeFileSync(wrongCode, JSON.stringify({ systems: [{ systemCode: '8008' }] }));
-    expect(mica(['card', 'issue', img, '--profile', wrongCode]).stderr).toMatch(/\$\.systems\[0\]\.systemCode: 8008 differs from the chip's system 0 code 12fc/);
+    expect(mica(['card', 'issue', img, '--profile', wrongCode]).stderr).toMatch(
+      /\$\.systems\[0\]\.systemCode: 8008 differs from the chip's system 0 code 12fc/,
+    );
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify(profile));
-    expect(mica(['card', 'issue', img, '--profile', good, '--transport-key', 'ff'.repeat(16)]).status).toBe(1);
+    expect(mica(['card', 'issue', img, '--profile', good, '--transport-key', 'ff'.repeat(16)]).status).toBe(
+      1,
+    );
     expect(mica(['card', 'issue', img, '--profile', good, '--transport-key', TK]).status).toBe(0);
     const read = mica(['felica', img, `10 06 ${IDM} 01 0900 01 8000`]);
     expect(read.stdout).toBe(`1d07${IDM}000001${'11'.repeat(16)}\n`);
@@ -85,9 +136,17 @@ describe('mica felica', () => {
   };
   it('prints one line per frame, - for silence, and keeps writes across sessions', () => {
     const img = issued();
-    const w = mica(['felica', img, `20 08 ${IDM} 01 0900 01 8001 ${'ab'.repeat(16)}`, '0600ffff0000', '0700ffff0000']);
+    const w = mica([
+      'felica',
+      img,
+      `20 08 ${IDM} 01 0900 01 8001 ${'ab'.repeat(16)}`,
+      '0600ffff0000',
+      '0700ffff0000',
+    ]);
     expect(w.stdout.split('\n')).toEqual([`0c09${IDM}0000`, `1201${IDM}0120220427674eff`, '-', '']);
-    expect(mica(['felica', `sim:${img}`, `10 06 ${IDM} 01 0900 01 8001`]).stdout).toBe(`1d07${IDM}000001${'ab'.repeat(16)}\n`);
+    expect(mica(['felica', `sim:${img}`, `10 06 ${IDM} 01 0900 01 8001`]).stdout).toBe(
+      `1d07${IDM}000001${'ab'.repeat(16)}\n`,
+    );
   });
   it('holds a dialogue on --stdin', () => {
     const img = issued();

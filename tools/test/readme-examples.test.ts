@@ -46,7 +46,10 @@ describe('README examples', () => {
       const file = join(root, 'tools', `.readme-example-${pkg}.ts`);
       writeFileSync(file, code);
       try {
-        const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
+        const out = execFileSync(process.execPath, ['--import', 'tsx', file], {
+          cwd: root,
+          encoding: 'utf8',
+        });
         for (const e of expected) expect(out).toContain(e);
       } finally {
         rmSync(file, { force: true });

@@ -10,7 +10,7 @@ import {
   type ProfileKey,
   type ProfileService,
 } from '@mica/apdu-specs/profile';
-import { SYSTEM_NODE, formatCode } from '@mica/apdu-specs/node-code';
+import { SYSTEM_NODE, formatCode, serviceAttribute } from '@mica/apdu-specs/node-code';
 import { BlockTx } from './block-tx';
 import { FileSystem } from './fs';
 import { FsError } from './fs-error';
@@ -107,7 +107,7 @@ function issueService(
     registerService(fs, {
       system,
       code: s.code,
-      blocks: s.blocks ?? (s.purse ? 1 : 0),
+      blocks: s.blocks ?? (serviceAttribute(s.code)?.family === 'purse' ? 1 : 0),
       overlapOf: s.overlaps,
       key,
       purse,
