@@ -5,10 +5,15 @@ import { CardMode } from '@mica/apdu-specs/status-flags';
 import type { Eeprom } from './hal/eeprom';
 import { PowerLostError } from './hal/errors';
 import { FileSystem } from './fs/fs';
-import type { SystemView } from './fs/nodes';
+import type { ServiceNode, SystemView } from './fs/nodes';
 import type { CardContext } from './dispatch/context';
 import { NO_SESSION } from './dispatch/elements';
 import * as plain from './dispatch/felica-plain';
+import { authentication1, authentication2 } from './dispatch/felica-auth';
+import { secureRead, secureWrite, sessionPersonalises } from './dispatch/felica-secure';
+import { issuance } from './dispatch/felica-issuance';
+import { FELICA_SECURE_COMMANDS as S } from '@mica/apdu-specs/felica-secure';
+import { dropSession, type AuthSession } from './auth/session';
 import { SystemRandom, type RandomSource } from './random';
 
 export interface CardOptions {
@@ -28,17 +33,38 @@ const ADDRESSED: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [C.requestService.code, plain.requestService],
   [C.requestResponse.code, plain.requestResponse],
   [C.readWithoutEncryption.code, (ctx, v, f) => plain.readWithoutEncryption(ctx, v, f, NO_SESSION)],
-  [C.writeWithoutEncryption.code, (ctx, v, f) => plain.writeWithoutEncryption(ctx, v, f, NO_SESSION)],
+  [
+    C.writeWithoutEncryption.code,
+    (ctx, v, f) => plain.writeWithoutEncryption(ctx, v, f, NO_SESSION, personalisingOf(ctx, v)),
+  ],
   [C.searchServiceCode.code, plain.searchServiceCode],
   [C.requestSystemCode.code, plain.requestSystemCode],
   [C.requestBlockInformation.code, plain.requestBlockInformation],
   [C.resetMode.code, plain.resetMode],
+  [S.authentication1.code, authentication1],
+  [S.authentication2.code, authentication2],
+  [S.read.code, secureRead],
+  [S.write.code, secureWrite],
+  [S.registerIssueId.code, issuance],
+  [S.registerArea.code, issuance],
+  [S.registerService.code, issuance],
+  [S.changeKey.code, issuance],
+  [S.separateSystem.code, issuance],
 ]);
+
+/** Keyless purses written without encryption during an issuance session of their system are personalised. */
+function personalisingOf(ctx: CardContext, view: SystemView): (purse: ServiceNode) => boolean {
+  const s = ctx.session;
+  return s?.channel && s.system === view.system.number && ctx.mode(s.system) === CardMode.issuing
+    ? sessionPersonalises(view, s)
+    : () => false;
+}
 
 export class Card implements CardContext {
   readonly fs: FileSystem;
   readonly random: RandomSource;
   private readonly modes = new Uint8Array(16);
+  session: AuthSession | undefined;
   private powered = false;
   private readonly onTrace: ((event: CardTraceEvent) => void) | undefined;
 
@@ -57,6 +83,7 @@ export class Card implements CardContext {
 
   /** Power-on: journal recovery, caches dropped, every system in Mode 0. */
   powerOn(): { replayed: number; erased: number } {
+    this.endSession();
     this.modes.fill(CardMode.mode0);
     this.powered = false;
     try {
@@ -74,6 +101,7 @@ export class Card implements CardContext {
 
   powerOff(): void {
     this.powered = false;
+    this.endSession();
     this.modes.fill(CardMode.mode0);
   }
 
@@ -81,8 +109,21 @@ export class Card implements CardContext {
     return this.modes[system] ?? CardMode.mode0;
   }
 
+  setMode(system: number, mode: number): void {
+    this.modes[system] = mode;
+  }
+
   resetMode(system: number): void {
     this.modes[system] = CardMode.mode0;
+    if (this.session?.system === system) this.endSession();
+  }
+
+  endSession(): void {
+    const s = this.session;
+    if (!s) return;
+    this.modes[s.system] = CardMode.mode0;
+    dropSession(s);
+    this.session = undefined;
   }
 
   private trace(event: CardTraceEvent): void {

@@ -4,7 +4,7 @@ import type { Profile } from '@mica/apdu-specs/profile';
 import type { Eeprom } from './hal/eeprom';
 import { FileSystem } from './fs/fs';
 import { defaultIdentity, manufacture, suiteKeyLength } from './fs/manufacture';
-import { personalise, valueKeysOnly, type KeyResolver } from './fs/personalise';
+import { personalise, type KeyResolver } from './fs/personalise';
 
 export interface FromProfileOptions {
   /** Manufacture date, BCD; default: the profile's issue date, else 2000-01-01. */
@@ -30,6 +30,7 @@ export function manufactureFromProfile(profile: Profile, options: FromProfileOpt
 export function cardImageFromProfile(profile: Profile, options: FromProfileOptions = {}): Eeprom {
   const eeprom = manufactureFromProfile(profile, options);
   const fs = new FileSystem(eeprom);
-  personalise(fs, profile, options.resolveKey ?? valueKeysOnly);
+  if (options.resolveKey) personalise(fs, profile, options.resolveKey);
+  else personalise(fs, profile);
   return eeprom;
 }

@@ -11,6 +11,6 @@ export {
   type ManufactureParams,
   type Iso14443Identity,
 } from './fs/manufacture';
-export { personalise, valueKeysOnly, type KeyResolver } from './fs/personalise';
+export { personalise, diversifyingResolver, type KeyResolver } from './fs/personalise';
 export { cardImageFromProfile, manufactureFromProfile } from './factory';
 export { SeededRandom, SystemRandom, ListRandom, type RandomSource } from './random';

@@ -364,7 +364,7 @@ describe('mica card dump (CLI)', () => {
       '20260101',
     );
     expect(made.status, made.stderr).toBe(0);
-    const issued = mica('card', 'issue', img, '--profile', profile);
+    const issued = mica('card', 'issue', img, '--profile', profile, '--transport-key', TRANSPORT_KEY);
     expect(issued.status, issued.stderr).toBe(0);
     const before = createHash('sha256').update(readFileSync(img)).digest('hex');
     const raw = join(dir, 'card.bin');

@@ -106,13 +106,13 @@ describe('mica card issue', () => {
         ],
       }),
     );
-    const r = mica(['card', 'issue', img, '--profile', bad]);
+    const r = mica(['card', 'issue', img, '--profile', bad, '--transport-key', TK]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\$\.systems\[0\]\.areas\[0\]\.services\[0\]/);
     expect(readFileSync(img).equals(before)).toBe(true);
     const wrongCode = join(dir, 'wrong.json');
     writeFileSync(wrongCode, JSON.stringify({ systems: [{ systemCode: '8008' }] }));
-    expect(mica(['card', 'issue', img, '--profile', wrongCode]).stderr).toMatch(
+    expect(mica(['card', 'issue', img, '--profile', wrongCode, '--transport-key', TK]).stderr).toMatch(
       /\$\.systems\[0\]\.systemCode: 8008 differs from the chip's system 0 code 12fc/,
     );
     const good = join(dir, 'good.json');
@@ -131,7 +131,7 @@ describe('mica felica', () => {
     const img = newCard(`f${Math.random().toString(36).slice(2)}.img`);
     const p = join(dir, 'p.json');
     writeFileSync(p, JSON.stringify(profile));
-    expect(mica(['card', 'issue', img, '--profile', p]).status).toBe(0);
+    expect(mica(['card', 'issue', img, '--profile', p, '--transport-key', TK]).status).toBe(0);
     return img;
   };
   it('prints one line per frame, - for silence, and keeps writes across sessions', () => {

@@ -1,9 +1,17 @@
-// What a command handler may reach of the card: its file system and the RAM state of each system.
+// What a command handler may reach of the card: its file system, random source and RAM state.
 import type { FileSystem } from '../fs/fs';
+import type { RandomSource } from '../random';
+import type { AuthSession } from '../auth/session';
 
 export interface CardContext {
   readonly fs: FileSystem;
+  readonly random: RandomSource;
   mode(system: number): number;
-  /** Mode 0 for the system, session cleared. */
+  setMode(system: number, mode: number): void;
+  /** Mode 0 for the system; its session (if any) is dropped. */
   resetMode(system: number): void;
+  /** The current authentication, if any (one at a time). */
+  session: AuthSession | undefined;
+  /** Drops the session (keys wiped) and puts its system in Mode 0. */
+  endSession(): void;
 }

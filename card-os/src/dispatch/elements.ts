@@ -24,6 +24,8 @@ export function resolveElements(
   elements: readonly BlockElement[],
   op: Operation,
   authorised: AccessCheck,
+  /** Issuance sessions personalise: they may write read-only services of the areas they hold. */
+  personalising: AccessCheck = NO_SESSION,
 ): ResolvedElement[] {
   const out: ResolvedElement[] = [];
   const cyclicWritten = new Set<number>();
@@ -46,7 +48,7 @@ export function resolveElements(
       !(op === 'write' && purseRelative && e.accessMode === ACCESS_MODE_PURSE_CASHBACK)
     )
       throw new FsError(SF2.ACCESS_MODE, `element ${p}: access mode ${e.accessMode} not valid here`, p);
-    if (op === 'write' && a.access === 'read-only')
+    if (op === 'write' && a.access === 'read-only' && !personalising(node))
       throw new FsError(SF2.ACCESS_TYPE, `element ${p}: service ${code.toString(16)} is read-only`, p);
     if ((a.withKey || a.withPin) && !authorised(node))
       throw new FsError(

@@ -13,7 +13,12 @@ import { MemoryError } from '../hal/errors';
 import { BlockTx } from '../fs/block-tx';
 import { FsError } from '../fs/fs-error';
 import type { SystemView } from '../fs/nodes';
-import { serviceBlockAddress, stageWrites } from '../fs/service-data';
+import {
+  NOT_PERSONALISING,
+  serviceBlockAddress,
+  stageWrites,
+  type PersonalisingCheck,
+} from '../fs/service-data';
 import { parseLists } from './block-list';
 import { resolveElements, type AccessCheck } from './elements';
 import { response, statusResponse } from './frame';
@@ -32,6 +37,7 @@ export function polling(ctx: CardContext, f: Uint8Array): Uint8Array | null {
   const systems = ctx.fs.index.systems;
   const view = hi === 0xff && lo === 0xff ? systems[0] : systems.find((s) => match(s.system.code));
   if (!view) return null;
+  ctx.endSession();
   ctx.resetMode(view.system.number);
   const idm = ctx.fs.idm(view.system.number);
   const rc = f[4]!;
@@ -74,6 +80,70 @@ export function requestResponse(ctx: CardContext, view: SystemView, f: Uint8Arra
   ]);
 }
 
+/** nB ‖ block data of the block list in `f[10..end)`; throws FsError or MemoryError. */
+export function readBlocks(
+  ctx: CardContext,
+  view: SystemView,
+  f: Uint8Array,
+  end: number,
+  authorised: AccessCheck,
+): Uint8Array | null {
+  const lists = parseLists(f.subarray(0, end), BODY_AT, MAX_READ_BLOCKS);
+  if (!lists) return null;
+  if (lists.end !== end) throw new FsError(SF2.BLOCK_COUNT, 'bytes after the block list');
+  const resolved = resolveElements(view, lists.serviceCodes, lists.elements, 'read', authorised);
+  const body = new Uint8Array(1 + 16 * resolved.length);
+  body[0] = resolved.length;
+  const eeprom = ctx.fs.eeprom;
+  resolved.forEach((r, i) =>
+    eeprom.readInto(serviceBlockAddress(eeprom, r.service, r.element.blockNumber), body, 1 + 16 * i),
+  );
+  return body;
+}
+
+/** Where the block data of a write starts, or null (silence) when the lists are cut short. */
+export function writeListsEnd(f: Uint8Array, end: number): number | null {
+  const lists = parseLists(f.subarray(0, end), BODY_AT, MAX_WRITE_BLOCKS);
+  return lists ? lists.end : null;
+}
+
+/** Checks and commits the writes of a Write command whose block data is `data`; true = endurance warning. */
+export function writeBlocks(
+  ctx: CardContext,
+  view: SystemView,
+  f: Uint8Array,
+  listsEnd: number,
+  data: Uint8Array,
+  authorised: AccessCheck,
+  personalising: PersonalisingCheck = NOT_PERSONALISING,
+): boolean {
+  const lists = parseLists(f.subarray(0, listsEnd), BODY_AT, MAX_WRITE_BLOCKS)!;
+  const n = lists.elements.length;
+  if (data.length !== 16 * n)
+    throw new FsError(SF2.BLOCK_COUNT, `block data is ${data.length} bytes, not ${16 * n}`);
+  const resolved = resolveElements(
+    view,
+    lists.serviceCodes,
+    lists.elements,
+    'write',
+    authorised,
+    personalising,
+  );
+  const tx = new BlockTx(ctx.fs.eeprom);
+  stageWrites(
+    view,
+    tx,
+    resolved.map((r, i) => ({
+      position: r.element.position,
+      service: r.service,
+      blockNumber: r.element.blockNumber,
+      data: data.subarray(16 * i, 16 * (i + 1)),
+    })),
+    personalising,
+  );
+  return tx.commit().enduranceWarning;
+}
+
 export function readWithoutEncryption(
   ctx: CardContext,
   view: SystemView,
@@ -83,17 +153,8 @@ export function readWithoutEncryption(
   const idm = f.subarray(IDM_AT, BODY_AT);
   const rc = C.readWithoutEncryption.responseCode;
   try {
-    const lists = parseLists(f, BODY_AT, MAX_READ_BLOCKS);
-    if (!lists) return null;
-    if (lists.end !== f.length) throw new FsError(SF2.BLOCK_COUNT, 'bytes after the block list');
-    const resolved = resolveElements(view, lists.serviceCodes, lists.elements, 'read', authorised);
-    const body = new Uint8Array(1 + 16 * resolved.length);
-    body[0] = resolved.length;
-    const eeprom = ctx.fs.eeprom;
-    resolved.forEach((r, i) =>
-      eeprom.readInto(serviceBlockAddress(eeprom, r.service, r.element.blockNumber), body, 1 + 16 * i),
-    );
-    return response(rc, idm, [0, 0], body);
+    const body = readBlocks(ctx, view, f, f.length, authorised);
+    return body && response(rc, idm, [0, 0], body);
   } catch (e) {
     return refusal(rc, idm, e);
   }
@@ -104,29 +165,15 @@ export function writeWithoutEncryption(
   view: SystemView,
   f: Uint8Array,
   authorised: AccessCheck,
+  personalising: PersonalisingCheck = NOT_PERSONALISING,
 ): Uint8Array | null {
   const idm = f.subarray(IDM_AT, BODY_AT);
   const rc = C.writeWithoutEncryption.responseCode;
   try {
-    const lists = parseLists(f, BODY_AT, MAX_WRITE_BLOCKS);
-    if (!lists) return null;
-    const n = lists.elements.length;
-    if (f.length !== lists.end + 16 * n)
-      throw new FsError(SF2.BLOCK_COUNT, `block data is ${f.length - lists.end} bytes, not ${16 * n}`);
-    const resolved = resolveElements(view, lists.serviceCodes, lists.elements, 'write', authorised);
-    const tx = new BlockTx(ctx.fs.eeprom);
-    stageWrites(
-      view,
-      tx,
-      resolved.map((r, i) => ({
-        position: r.element.position,
-        service: r.service,
-        blockNumber: r.element.blockNumber,
-        data: f.subarray(lists.end + 16 * i, lists.end + 16 * (i + 1)),
-      })),
-    );
-    const { enduranceWarning } = tx.commit();
-    return statusResponse(rc, idm, 0, enduranceWarning ? SF2.WRITE_COUNT_WARNING : SF2.OK);
+    const end = writeListsEnd(f, f.length);
+    if (end === null) return null;
+    const warning = writeBlocks(ctx, view, f, end, f.subarray(end), authorised, personalising);
+    return statusResponse(rc, idm, 0, warning ? SF2.WRITE_COUNT_WARNING : SF2.OK);
   } catch (e) {
     return refusal(rc, idm, e);
   }

@@ -3,6 +3,8 @@
 // Service, then the initial data), each one atomic. The whole profile is first run against a copy of
 // the chip, so a profile that does not fit is refused, with its JSON path, before anything is written.
 import { purseBlock } from '@mica/apdu-specs/eeprom-records';
+import { cardKey } from '@mica/apdu-specs/secure/card-key';
+import { suiteByCode } from '@mica/apdu-specs/secure/suite';
 import {
   ProfileError,
   type Profile,
@@ -24,18 +26,32 @@ import {
 } from './issue-ops';
 import { pushCyclicRecord, serviceBlockAddress } from './service-data';
 
-/** Turns a profile key into the stored key: `value` as is, `master` through per-card diversification. */
-export type KeyResolver = (key: ProfileKey, node: number, systemCode: number, path: string) => NewKey;
+/** Turns a profile key into the stored key: `value` as is, `master` diversified for the card (IDm of its system). */
+export type KeyResolver = (
+  key: ProfileKey,
+  node: number,
+  systemCode: number,
+  idm: Uint8Array,
+  path: string,
+) => NewKey;
 
-export const valueKeysOnly: KeyResolver = (key, _node, _sys, path) => {
-  if ('value' in key) return { version: key.version, value: key.value };
-  throw new ProfileError(
-    `${path}.master`,
-    'master keys need per-card diversification (a key resolver with AN10922)',
-  );
-};
+/** security.md 2: AN10922 diversification with M = IDm ‖ node code ‖ system code, in the chip's suite. */
+export function diversifyingResolver(suiteCode: number): KeyResolver {
+  const suite = suiteByCode(suiteCode);
+  return (key, node, systemCode, idm, path) => {
+    try {
+      return { version: key.version, value: cardKey(suite, key, idm, node, systemCode) };
+    } catch (e) {
+      throw new ProfileError(path, (e as Error).message);
+    }
+  };
+}
 
-export function personalise(fs: FileSystem, profile: Profile, resolveKey: KeyResolver = valueKeysOnly): void {
+export function personalise(
+  fs: FileSystem,
+  profile: Profile,
+  resolveKey: KeyResolver = diversifyingResolver(fs.index.manufacture.cryptoSuite),
+): void {
   const chipCode = fs.index.definition.systemCode;
   const first = profile.systems[0];
   if (first && first.systemCode !== chipCode)
@@ -64,14 +80,16 @@ function run(fs: FileSystem, profile: Profile, resolveKey: KeyResolver): void {
     step('$.issue', () => registerIssueId(fs, cardId, date, sequence));
   }
   profile.systems.forEach((s, i) => {
-    const key = s.key ? resolveKey(s.key, SYSTEM_NODE, s.systemCode, `${s.path}.key`) : undefined;
-    let number = 0;
+    const number = i;
+    const key = s.key
+      ? resolveKey(s.key, SYSTEM_NODE, s.systemCode, fs.idm(number), `${s.path}.key`)
+      : undefined;
     if (i === 0) {
       if (key) step(`${s.path}.key`, () => changeKey(fs, 0, SYSTEM_NODE, key));
     } else {
       if (!key) throw new ProfileError(`${s.path}.key`, 'a separated system needs a system key');
       const capacity = s.areas.reduce((n, a) => n + a.capacity, 0);
-      number = step(s.path, () => registerSystem(fs, { code: s.systemCode, capacity, key }));
+      step(s.path, () => registerSystem(fs, { code: s.systemCode, capacity, key }));
     }
     for (const a of s.areas) issueArea(fs, number, s.systemCode, a, resolveKey);
   });
@@ -84,7 +102,7 @@ function issueArea(
   a: ProfileArea,
   resolveKey: KeyResolver,
 ): void {
-  const key = a.key ? resolveKey(a.key, a.code, systemCode, `${a.path}.key`) : undefined;
+  const key = a.key ? resolveKey(a.key, a.code, systemCode, fs.idm(system), `${a.path}.key`) : undefined;
   step(a.path, () => registerArea(fs, { system, code: a.code, end: a.end, capacity: a.capacity, key }));
   for (const s of a.services) issueService(fs, system, systemCode, s, resolveKey);
   for (const sub of a.areas) issueArea(fs, system, systemCode, sub, resolveKey);
@@ -97,7 +115,7 @@ function issueService(
   s: ProfileService,
   resolveKey: KeyResolver,
 ): void {
-  const key = s.key ? resolveKey(s.key, s.code, systemCode, `${s.path}.key`) : undefined;
+  const key = s.key ? resolveKey(s.key, s.code, systemCode, fs.idm(system), `${s.path}.key`) : undefined;
   const purse = s.purse && {
     maxBalance: s.purse.maxBalance,
     logServiceCode: s.purse.log ?? 0xffff,

@@ -59,9 +59,19 @@ function chargeIdsInLog(tx: BlockTx, log: ServiceNode): Set<string> {
   return ids;
 }
 
+/** Whether a service is being personalised (an issuance session holding its area): purse blocks are
+ * stored as given and read-only services may be written. */
+export type PersonalisingCheck = (purse: ServiceNode) => boolean;
+export const NOT_PERSONALISING: PersonalisingCheck = () => false;
+
 /** Stages `writes` into `tx` after checking the cyclic, log, execution-ID and value rules, in the
  * order of eeprom.md 4.6; the first failure throws and nothing is staged in EEPROM. */
-export function stageWrites(view: SystemView, tx: BlockTx, writes: readonly ServiceWrite[]): void {
+export function stageWrites(
+  view: SystemView,
+  tx: BlockTx,
+  writes: readonly ServiceWrite[],
+  personalising: PersonalisingCheck = NOT_PERSONALISING,
+): void {
   const logWrites = new Map<number, ServiceWrite>();
   for (const w of writes) {
     if (w.service.attribute.family !== 'cyclic' || !view.pursesByLog.has(w.service.baseCode)) continue;
@@ -76,6 +86,12 @@ export function stageWrites(view: SystemView, tx: BlockTx, writes: readonly Serv
     const s = w.service;
     if (s.attribute.family === 'cyclic') {
       pushCyclicRecord(tx, s, w.data);
+    } else if (s.attribute.family === 'purse' && personalising(s)) {
+      const balance = purseBlock.decode(w.data).balance;
+      const max = s.purse?.maxBalance ?? 50_000;
+      if (balance > max)
+        throw new FsError(SF2.PURSE_OVER_MAX, `purse would hold ${balance}, above its maxBalance ${max}`);
+      tx.write(s.firstBlock, w.data);
     } else if (s.attribute.family === 'purse') {
       stagePurseWrite(tx, s, w, logWrites);
     } else {

@@ -1,11 +1,16 @@
 // `mica card issue`: personalises a chip from a profile through the documented issuing path.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { keyBlockCount } from '@mica/apdu-specs/eeprom-records';
+import { randomBytes } from 'node:crypto';
+import { formatCode } from '@mica/apdu-specs/node-code';
+import { suiteByCode } from '@mica/apdu-specs/secure/suite';
 import { ProfileError, parseProfile, type Profile } from '@mica/apdu-specs/profile';
-import { keyBlocks } from '@mica/card-os/fs/key-blocks';
+import { FileSystem } from '@mica/card-os/fs/fs';
 import { personalise } from '@mica/card-os/fs/personalise';
-import type { Card } from '@mica/card-os/card';
+import { FelicaClient } from '@mica/host-sdk/felica/client';
+import { AuthenticationError } from '@mica/host-sdk/felica/secure-session';
+import { IssuanceError, issueProfile } from '@mica/host-sdk/issuing/issuing-machine';
+import { InProcessTransport } from '@mica/host-sdk/transport/in-process';
 import { withCard } from '../card-session';
 import { hexArg } from '../args';
 import { OperationError, UsageError } from '../cli-error';
@@ -26,34 +31,50 @@ export function readProfile(path: string): Profile {
   return parseProfile(json);
 }
 
-/** The issuing machine proves it holds the transport key before it personalises the chip. */
-function checkTransportKey(card: Card, given: Uint8Array): void {
-  const idx = card.fs.index;
-  const sys = idx.systems[0]!.system;
-  const stored: Uint8Array[] = [];
-  for (let i = 0; i < keyBlockCount(sys.key.algorithm); i++)
-    stored.push(card.eeprom.read(sys.key.address - i));
-  const expected = keyBlocks(idx.manufacture.cryptoSuite, given);
-  const same =
-    expected.length === stored.length && expected.every((b, i) => b.every((x, j) => x === stored[i]![j]));
-  if (!same) throw new OperationError("the transport key does not match the chip's system key");
-}
-
 export function registerCardIssue(card: Command): void {
   card
     .command('issue <image>')
-    .description("personalise a chip from a profile (issuance commands through the card's command interface)")
+    .description(
+      "personalise a chip from a profile through the card's issuance commands, as an issuing machine would",
+    )
     .requiredOption('--profile <file>', 'personalisation profile (JSON, cli.md)')
-    .option('--transport-key <hex>', "the chip's transport key, checked before anything is written")
-    .addHelpText('after', '\nExample:\n  mica card issue card.img --profile tools/profiles/transit.json\n')
+    .option('--transport-key <hex>', "the chip's transport key (default: the profile's chip.transportKey)")
+    .addHelpText(
+      'after',
+      '\nExample:\n  mica card issue card.img --profile tools/profiles/demo.json --transport-key 000102030405060708090a0b0c0d0e0f\n',
+    )
     .action(async (image: string, o: { profile: string; transportKey?: string }) => {
       const profile = readProfile(o.profile);
-      await withCard(image, {}, (c) => {
-        if (o.transportKey) checkTransportKey(c, hexArg(o.transportKey, '--transport-key'));
+      const transportKey = o.transportKey
+        ? hexArg(o.transportKey, '--transport-key')
+        : profile.chip.transportKey;
+      if (!transportKey) throw new UsageError('give --transport-key (the profile has no chip.transportKey)');
+      await withCard(image, {}, async (c) => {
+        const chipCode = c.fs.index.definition.systemCode;
+        const first = profile.systems[0]!;
+        if (first.systemCode !== chipCode)
+          throw new UsageError(
+            `profile ${o.profile}: ${first.path}.systemCode: ${formatCode(first.systemCode)} differs from the chip's system 0 code ${formatCode(chipCode)}`,
+          );
+        // Refuse a profile that does not fit before anything is written: try it on a copy of the chip.
         try {
-          personalise(c.fs, profile);
+          personalise(new FileSystem(c.eeprom.clone()), profile);
         } catch (e) {
           if (e instanceof ProfileError) throw new UsageError(`profile ${o.profile}: ${e.message}`);
+          throw e;
+        }
+        const suite = suiteByCode(c.fs.index.manufacture.cryptoSuite).name;
+        const client = new FelicaClient(new InProcessTransport(c));
+        try {
+          await issueProfile(client, profile, {
+            suite,
+            transportKey,
+            random: (n) => new Uint8Array(randomBytes(n)),
+          });
+        } catch (e) {
+          if (e instanceof AuthenticationError)
+            throw new OperationError("the transport key does not match the chip's system key");
+          if (e instanceof IssuanceError) throw new OperationError(`profile ${o.profile}: ${e.message}`);
           throw e;
         }
       });

@@ -1,8 +1,12 @@
 // The vector kinds this version checks, by `kind` name.
 import type { Checker } from '../check-result';
+import { checkCipher } from './cipher';
 import { checkCrc } from './crc';
 import { checkFelicaFrame } from './felica-frame';
 import { checkFelicaTranscript } from './felica-transcript';
+import { checkKeyDiversification } from './key-diversification';
+import { checkMac } from './mac';
+import { checkMutualAuth } from './mutual-auth';
 import { checkReedSolomon } from './reed-solomon';
 
 export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
@@ -10,4 +14,8 @@ export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
   ['felica-frame', checkFelicaFrame],
   ['reed-solomon', checkReedSolomon],
   ['felica-transcript', checkFelicaTranscript],
+  ['cipher', checkCipher],
+  ['mac', checkMac],
+  ['mutual-auth', checkMutualAuth],
+  ['key-diversification', checkKeyDiversification],
 ]);
