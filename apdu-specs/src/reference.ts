@@ -1,7 +1,8 @@
 // Generates the command reference (Markdown) from the declarations: frames, status flags, node
 // attributes and EEPROM record layouts. `npm run reference` writes apdu-specs/REFERENCE.md.
 import { EEPROM_LAYOUTS } from './eeprom-records';
-import { FELICA_COMMANDS, type FrameField } from './felica-commands';
+import { FELICA_COMMANDS, type FelicaCommandSpec, type FrameField } from './felica-commands';
+import { FELICA_SECURE_COMMANDS, ISSUANCE_PACKAGES } from './felica-secure';
 import { SERVICE_ATTRIBUTES } from './node-code';
 import { STATUS_FLAGS2 } from './status-flags';
 
@@ -25,13 +26,27 @@ export function generateReference(): string {
   out.push(
     'Frames are `LEN ‖ code ‖ ...` without preamble and CRC; LEN counts itself. Node codes are little-endian on the wire, system codes big-endian. Response code = command code + 1.',
   );
-  for (const c of Object.values(FELICA_COMMANDS)) {
+  const command = (c: FelicaCommandSpec): void => {
     out.push('');
     out.push(`### ${c.name} (${h2(c.code)} → ${h2(c.responseCode)})`);
     out.push('');
     if (c.notes) out.push(c.notes, '');
     out.push('Command:', '', fieldTable(c.request), '', 'Response:', '', fieldTable(c.response));
-  }
+  };
+  for (const c of Object.values(FELICA_COMMANDS)) command(c);
+  out.push('', '## Secure commands (security.md 3-5)', '');
+  out.push(
+    'Secure messaging: CTR starts at 0 after Authentication2 and moves on with every answered secure command; IV = E_ECB(KSenc, CTR); data is E_CBC(KSenc, IV, data); the MAC is the first 8 bytes of MAC(KSmac, CTR ‖ frame from the code to the byte before the MAC). A bad MAC answers SF2 = B2 without a MAC and ends the session.',
+  );
+  for (const c of Object.values(FELICA_SECURE_COMMANDS)) command(c);
+  out.push(
+    '',
+    '### Issuance packages',
+    '',
+    'Plaintext parameters, padded with ISO 9797-1 method 2 and encrypted; node codes little-endian, other integers big-endian.',
+  );
+  for (const [name, fields] of Object.entries(ISSUANCE_PACKAGES))
+    out.push('', `#### ${name}`, '', fieldTable(fields));
   out.push('', '## Status flags (SF2)', '');
   out.push(
     'SF1 = 00h on success; FFh for an error not tied to a block-list element; otherwise the 1-based position of the failing element.',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateReference } from '../src/reference';
 import { SF2, STATUS_FLAGS2 } from '../src/status-flags';
 import { FELICA_COMMANDS } from '../src/felica-commands';
+import { FELICA_SECURE_COMMANDS } from '../src/felica-secure';
 
 describe('generated command reference', () => {
   it('is committed up to date (run `npm run reference` after changing a declaration)', () => {
@@ -11,7 +12,8 @@ describe('generated command reference', () => {
   });
   it('documents every command, status flag and record', () => {
     const text = generateReference();
-    for (const c of Object.values(FELICA_COMMANDS)) expect(text).toContain(`### ${c.name}`);
+    for (const c of [...Object.values(FELICA_COMMANDS), ...Object.values(FELICA_SECURE_COMMANDS)])
+      expect(text).toContain(`### ${c.name}`);
     for (const s of STATUS_FLAGS2) expect(text).toContain(`| ${s.name} |`);
     expect(text).toContain('### serviceRecord');
   });

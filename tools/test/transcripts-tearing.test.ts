@@ -7,7 +7,7 @@ import { hexToBytes } from '@mica/apdu-specs/hex';
 import { parseProfile } from '@mica/apdu-specs/profile';
 import { Card } from '@mica/card-os/card';
 import { cardImageFromProfile } from '@mica/card-os/factory';
-import { SeededRandom } from '@mica/card-os/random';
+import { ListRandom, SeededRandom, type RandomSource } from '@mica/card-os/random';
 import { tearingSweep } from '../src/campaign/tearing';
 
 const dir = new URL('../../test-vectors/', import.meta.url).pathname;
@@ -16,11 +16,16 @@ const files = readdirSync(dir).filter((f) => f.startsWith('felica-transcript') &
 interface Vec {
   id: string;
   profile: unknown;
+  cardRandom?: string[];
   exchanges: { tx: string; rx: string | null }[];
 }
 
+function randomOf(v: Vec): RandomSource {
+  return v.cardRandom ? new ListRandom(v.cardRandom.map((r) => hexToBytes(r))) : new SeededRandom(0);
+}
+
 function replay(v: Vec, upTo: number): Card {
-  const card = new Card(cardImageFromProfile(parseProfile(v.profile)), { random: new SeededRandom(0) });
+  const card = new Card(cardImageFromProfile(parseProfile(v.profile)), { random: randomOf(v) });
   card.powerOn();
   for (let i = 0; i < upTo; i++) card.felica(hexToBytes(v.exchanges[i]!.tx));
   return card;
@@ -56,8 +61,10 @@ describe('felica transcripts under tearing', () => {
             );
             continue;
           }
+          // Plain transcripts restart from a copy of the chip; secure ones replay the session (RAM state).
           const base = replay(v, i).eeprom;
           const setup = (): Card => {
+            if (v.cardRandom) return replay(v, i);
             const c = new Card(base.clone(), { random: new SeededRandom(0) });
             c.powerOn();
             return c;
