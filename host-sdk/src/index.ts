@@ -1,7 +1,17 @@
-// host-sdk: the terminal side: transports, the FeliCa client, key holders.
+// host-sdk: the terminal side: transports, the FeliCa client, key holders, secure sessions, issuing.
 export const HOST_SDK_VERSION = '0.1.0';
 export * from './transport/transport';
 export { InProcessTransport, type InProcessCard } from './transport/in-process';
 export { FelicaClient, type PollingResult, type SearchEntry } from './felica/client';
 export { StatusResult, StatusError } from './felica/responses';
 export type { BlockRef } from './felica/frames';
+export { SecureFelicaSession, AuthenticationError } from './felica/secure-session';
+export type { KeyHolder, CryptogramSession, AuthRequest } from './keys/key-holder';
+export { LocalKeyHolder, type HeldKey } from './keys/local-key-holder';
+export {
+  RemoteKeyHolder,
+  keyHolderService,
+  type KeyHolderLink,
+  type KeyHolderMessage,
+} from './keys/remote-key-holder';
+export { issueProfile, IssuanceError, type IssueOptions } from './issuing/issuing-machine';

@@ -11,6 +11,14 @@ import { cardImageFromProfile } from '@mica/card-os/factory';
 import { saveImageFile } from '@mica/card-os/hal/image-file';
 import { SeededRandom } from '@mica/card-os/random';
 import { readProfile } from './card-issue';
+import { FelicaClient } from '@mica/host-sdk/felica/client';
+import { SecureFelicaSession } from '@mica/host-sdk/felica/secure-session';
+import { LocalKeyHolder } from '@mica/host-sdk/keys/local-key-holder';
+import { RemoteKeyHolder, keyHolderService } from '@mica/host-sdk/keys/remote-key-holder';
+import { InProcessTransport } from '@mica/host-sdk/transport/in-process';
+import { traced } from '@mica/host-sdk/transport/transport';
+
+const hostRandom = new SeededRandom(2n);
 
 const PROFILE = new URL('../../profiles/demo.json', import.meta.url).pathname;
 
@@ -26,7 +34,7 @@ export function registerDemo(program: Command): void {
     )
     .option('--data <dir>', 'data directory for the card image (default: a new temporary directory)')
     .addHelpText('after', '\nExample:\n  mica demo --data ./demo-data\n')
-    .action((o: { data?: string }) => {
+    .action(async (o: { data?: string }) => {
       const dir = o.data ?? mkdtempSync(join(tmpdir(), 'mica-demo-'));
       const profile = readProfile(PROFILE);
       const eeprom = cardImageFromProfile(profile);
@@ -90,6 +98,33 @@ export function registerDemo(program: Command): void {
       line('4. A keyed service cannot be read without authentication (B1), and a wrong IDm gets silence.');
       say('Read keyed service 00c8', cmd('06', '01c800018000'));
       say('Request Response with a foreign IDm', '0a0402fe000000000000');
+      line('');
+      line('5. A terminal authenticates to the keyed service 00c8 through a key holder it cannot see into');
+      line('   (Authentication1/2, then secure Write and Read under KSenc/KSmac with the CTR).');
+      const events: string[] = [];
+      const client = new FelicaClient(
+        traced(new InProcessTransport(card), (e) =>
+          events.push(e.bytes === null ? '-' : bytesToHex(e.bytes)),
+        ),
+      );
+      const local = new LocalKeyHolder((n) => {
+        const b = new Uint8Array(n);
+        hostRandom.fill(b);
+        return b;
+      }).set(0x12fc, 0x00c8, { version: 2, value: hexToBytes('55555555555555556666666666666666') });
+      const session = await SecureFelicaSession.open(client, new RemoteKeyHolder(keyHolderService(local)), {
+        idm: card.fs.idm(0),
+        systemCode: 0x12fc,
+        suite: '2k3des',
+        areas: [],
+        services: [0x00c8],
+      });
+      const secret = new TextEncoder().encode('secret 16 bytes!');
+      (await session.write([0x00c8], [{ serviceIndex: 0, block: 1 }], [secret])).expectOk();
+      const back = (await session.read([0x00c8], [{ serviceIndex: 0, block: 1 }])).expectOk()[0]!;
+      await session.close();
+      for (const [i, e] of events.entries()) line(`  ${i % 2 === 0 ? '>' : '<'} ${e}`);
+      line(`  read back through the session: "${new TextDecoder().decode(back)}"`);
       card.powerOff();
       const image = join(dir, 'demo-card.img');
       saveImageFile(image, eeprom);
