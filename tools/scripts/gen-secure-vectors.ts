@@ -183,7 +183,16 @@ function issuanceVector(suite: R.RefSuite): unknown {
   // Register Issue ID.
   const iid = x('1122334455667788 20261121 0000002a');
   add(s.command(fr([0x80], IDM), R.pad2(iid, bs)), s.answer(fr([0x81], IDM, [0, 0])));
+  // Separate System FE00 (capacity 16, system key version 2): a second IDm answers for it.
+  const sep = Buffer.concat([Buffer.from([0xfe, 0x00, 0, 16, 0, 2, klen]), keys.newData!]);
+  add(s.command(fr([0x88], IDM), R.pad2(sep, bs)), s.answer(fr([0x89], IDM, [0, 0])));
   // Plain commands see the result.
+  add(fr([0x0c], IDM), fr([0x0d], IDM, [2, 0x12, 0xfc, 0xfe, 0x00]));
+  const idm1 = Buffer.from(IDM);
+  idm1[0] = (idm1[0]! & 0x0f) | 0x10;
+  add(fr([0x00, 0xfe, 0x00, 0x01, 0x00]), fr([0x01], idm1, PMM, [0xfe, 0x00]));
+  add(fr([0x02], idm1, [1, 0xff, 0xff]), fr([0x03], idm1, [1, 2, 0]));
+  add(fr([0x00, 0x12, 0xfc, 0x00, 0x00]), fr([0x01], IDM, PMM));
   add(
     fr([0x02], IDM, [4, ...le(0x2000), ...le(0x2049), ...le(0x1088), 0xff, 0xff]),
     fr([0x03], IDM, [4, 5, 0, 0, 0, 7, 0, 1, 0]),
