@@ -14,10 +14,17 @@ import { secureRead, secureWrite, sessionPersonalises } from './dispatch/felica-
 import { issuance } from './dispatch/felica-issuance';
 import { FELICA_SECURE_COMMANDS as S } from '@mica/apdu-specs/felica-secure';
 import { dropSession, type AuthSession } from './auth/session';
+import { identityBlock0, identityBlock1, identityBlock2 } from '@mica/apdu-specs/eeprom-records';
+import { ApduDispatcher } from './apdu/dispatcher';
+import type { Applet } from './apdu/applet';
+import { atrFromAts, historicalBytes } from './apdu/atr';
+import { defaultIdentity, type Iso14443Identity } from './fs/manufacture';
 import { SystemRandom, type RandomSource } from './random';
 
 export interface CardOptions {
   readonly random?: RandomSource;
+  /** The applets of the card's registry, built from their records (the applet runtime). */
+  readonly applets?: (card: Card) => readonly Applet[];
   /** Called with anything unexpected that the error boundary swallowed (the card stays silent). */
   readonly onTrace?: (event: CardTraceEvent) => void;
 }
@@ -67,6 +74,8 @@ export class Card implements CardContext {
   session: AuthSession | undefined;
   private powered = false;
   private readonly onTrace: ((event: CardTraceEvent) => void) | undefined;
+  private readonly iso: ApduDispatcher;
+  private readonly appletList: (card: Card) => readonly Applet[];
 
   constructor(
     readonly eeprom: Eeprom,
@@ -75,6 +84,55 @@ export class Card implements CardContext {
     this.fs = new FileSystem(eeprom);
     this.random = options.random ?? new SystemRandom();
     this.onTrace = options.onTrace;
+    this.appletList = options.applets ?? (() => []);
+    this.iso = new ApduDispatcher({
+      context: this,
+      applets: () => this.appletList(this),
+      felica: (frame) => this.felica(frame),
+      uid: () => this.identity().uid,
+      historicalBytes: () => historicalBytes(this.identity().ats),
+      trace: (message) => this.trace({ kind: 'unexpected-error', message }),
+    });
+  }
+
+  /** The ISO/IEC 14443 identity: the interface identity record, or the defaults from the IDm. */
+  identity(): Iso14443Identity {
+    const rec = this.fs.index.identity;
+    const idm = this.fs.idm(0);
+    if (!rec || rec.blocks.length < 3) return defaultIdentity(idm);
+    const b0 = identityBlock0.decode(rec.blocks[0]!);
+    const b1 = identityBlock1.decode(rec.blocks[1]!);
+    const b2 = identityBlock2.decode(rec.blocks[2]!);
+    return {
+      uid: b0.uid.slice(0, b0.uidLength),
+      atqa: b0.atqa,
+      sak: b0.sak,
+      ats: b1.ats.slice(0, Math.max(1, b1.ats[0]!)),
+      pupi: b2.pupi,
+      appData: b2.appData,
+      protInfo: b2.protInfo,
+    };
+  }
+
+  /** The ATR presented over PC/SC (interop.md 3.2). */
+  atr(): Uint8Array {
+    return atrFromAts(this.identity().ats);
+  }
+
+  /** Answers one command APDU with response data ‖ SW1 SW2, or null when unpowered. */
+  apdu(command: Uint8Array): Uint8Array | null {
+    if (!(command instanceof Uint8Array)) throw new TypeError('command must be a Uint8Array');
+    if (!this.powered) return null;
+    try {
+      return this.iso.transceive(command);
+    } catch (e) {
+      if (e instanceof PowerLostError) {
+        this.powered = false;
+        this.trace({ kind: 'power-lost', message: e.message });
+        return null;
+      }
+      throw e;
+    }
   }
 
   get isPowered(): boolean {
@@ -84,6 +142,7 @@ export class Card implements CardContext {
   /** Power-on: journal recovery, caches dropped, every system in Mode 0. */
   powerOn(): { replayed: number; erased: number } {
     this.endSession();
+    this.iso.reset();
     this.modes.fill(CardMode.mode0);
     this.powered = false;
     try {
@@ -101,6 +160,7 @@ export class Card implements CardContext {
 
   powerOff(): void {
     this.powered = false;
+    this.iso.reset();
     this.endSession();
     this.modes.fill(CardMode.mode0);
   }

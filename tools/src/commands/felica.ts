@@ -1,4 +1,4 @@
-// `mica felica`: sends FeliCa frames (LEN ‖ code ‖ ...) to a card and prints each answer, or `-`.
+// `mica felica` and `mica apdu`: send FeliCa frames or command APDUs to a card and print each answer, or `-`.
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { bytesToHex } from '@mica/apdu-specs/hex';
@@ -8,39 +8,56 @@ import { hexArg, intArg } from '../args';
 import { UsageError } from '../cli-error';
 import { imagePathOf, withCard } from '../card-session';
 
-interface FelicaOptions {
+type Interface = 'felica' | 'apdu';
+
+interface ExchangeOptions {
   seed?: string;
   powerCutAfterBytes?: string;
   stdin?: boolean;
 }
 
-function answer(card: Card, line: string, what: string): string {
-  const frame = hexArg(line, what);
-  const r = card.felica(frame);
+const WORDS: Record<Interface, { one: string; many: string; description: string; examples: string }> = {
+  felica: {
+    one: 'frame',
+    many: 'frames',
+    description:
+      'power the chip on, send each FeliCa frame, print each answer (hex, LEN first) or - for silence',
+    examples:
+      '\nExamples:\n  mica felica card.img 0600ffff0100\n  mica felica sim:card.img --stdin < frames.txt\n',
+  },
+  apdu: {
+    one: 'APDU',
+    many: 'APDUs',
+    description:
+      'power the chip on, send each command APDU, print each answer (response data ‖ SW1 SW2) or - for silence',
+    examples:
+      '\nExamples:\n  mica apdu card.img ffca000000\n  mica apdu card.img 80fe00000a0a0402fe010203040506\n',
+  },
+};
+
+function answer(card: Card, iface: Interface, line: string, what: string): string {
+  const bytes = hexArg(line, what);
+  const r = iface === 'felica' ? card.felica(bytes) : card.apdu(bytes);
   return r === null ? '-' : bytesToHex(r);
 }
 
-export function registerFelica(program: Command): void {
+function registerExchange(program: Command, iface: Interface): void {
+  const w = WORDS[iface];
   program
-    .command('felica <target> [frames...]')
-    .description(
-      'power the chip on, send each FeliCa frame, print each answer (hex, LEN first) or - for silence',
-    )
+    .command(`${iface} <target> [${w.many}...]`)
+    .description(w.description)
     .option('--seed <n>', "seed of the card's random source (reproducible random numbers)")
     .option('--power-cut-after-bytes <n>', 'cut the power after the N-th EEPROM byte write of the session')
-    .option('--stdin', 'read one frame per line from stdin, answering each at once')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  mica felica card.img 0600ffff0100\n  mica felica sim:card.img --stdin < frames.txt\n',
-    )
-    .action(async (target: string, frames: string[], o: FelicaOptions) => {
+    .option('--stdin', `read one ${w.one} per line from stdin, answering each at once`)
+    .addHelpText('after', w.examples)
+    .action(async (target: string, items: string[], o: ExchangeOptions) => {
       const path = imagePathOf(target);
-      if (o.stdin && frames.length > 0)
-        throw new UsageError('give frames as arguments or with --stdin, not both');
-      if (!o.stdin && frames.length === 0)
-        throw new UsageError('no frames given (pass hex frames, or --stdin)');
+      if (o.stdin && items.length > 0)
+        throw new UsageError(`give ${w.many} as arguments or with --stdin, not both`);
+      if (!o.stdin && items.length === 0)
+        throw new UsageError(`no ${w.many} given (pass hex ${w.many}, or --stdin)`);
       // Check every argument before the card is touched.
-      frames.forEach((f, i) => hexArg(f, `frame ${i + 1}`));
+      items.forEach((f, i) => hexArg(f, `${w.one} ${i + 1}`));
       const random =
         o.seed === undefined
           ? undefined
@@ -54,7 +71,9 @@ export function registerFelica(program: Command): void {
         { ...(random ? { random } : {}), ...(cut !== undefined ? { powerCutAfterBytes: cut } : {}) },
         async (card) => {
           if (!o.stdin) {
-            process.stdout.write(frames.map((f, i) => answer(card, f, `frame ${i + 1}`)).join('\n') + '\n');
+            process.stdout.write(
+              items.map((f, i) => answer(card, iface, f, `${w.one} ${i + 1}`)).join('\n') + '\n',
+            );
             return;
           }
           const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -64,16 +83,20 @@ export function registerFelica(program: Command): void {
             n += 1;
             let out: string;
             try {
-              out = answer(card, line, `line ${n}`);
+              out = answer(card, iface, line, `line ${n}`);
             } catch (e) {
-              if (e instanceof UsageError) {
-                process.stderr.write(`mica: ${e.message}.\n`);
-                out = '-';
-              } else throw e;
+              if (!(e instanceof UsageError)) throw e;
+              process.stderr.write(`mica: ${e.message}.\n`);
+              out = '-';
             }
             process.stdout.write(`${out}\n`);
           }
         },
       );
     });
+}
+
+export function registerFelica(program: Command): void {
+  registerExchange(program, 'felica');
+  registerExchange(program, 'apdu');
 }

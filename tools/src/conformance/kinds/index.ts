@@ -1,6 +1,7 @@
 // The vector kinds this version checks, by `kind` name.
 import type { Checker } from '../check-result';
 import { checkCipher } from './cipher';
+import { checkApduTranscript } from './apdu-transcript';
 import { checkCrc } from './crc';
 import { checkFelicaFrame } from './felica-frame';
 import { checkFelicaTranscript } from './felica-transcript';
@@ -14,6 +15,7 @@ export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
   ['felica-frame', checkFelicaFrame],
   ['reed-solomon', checkReedSolomon],
   ['felica-transcript', checkFelicaTranscript],
+  ['apdu-transcript', checkApduTranscript],
   ['cipher', checkCipher],
   ['mac', checkMac],
   ['mutual-auth', checkMutualAuth],
