@@ -19,8 +19,8 @@ export interface FelicaCommandSpec {
 }
 
 const LEN: FrameField = { name: 'LEN', size: 1, doc: 'frame length, itself included' };
-const IDM: FrameField = { name: 'IDm', size: 8, doc: 'IDm of the addressed system' };
-const SF: readonly FrameField[] = [
+export const IDM_FIELD: FrameField = { name: 'IDm', size: 8, doc: 'IDm of the addressed system' };
+export const SF_FIELDS: readonly FrameField[] = [
   {
     name: 'SF1',
     size: 1,
@@ -34,17 +34,18 @@ const code = (c: number): FrameField => ({
   doc: `${c.toString(16).padStart(2, '0')}h`,
 });
 
-const SERVICE_LIST: readonly FrameField[] = [
+export const SERVICE_LIST: readonly FrameField[] = [
   { name: 'nS', size: 1, doc: 'number of services, 1-16' },
   { name: 'serviceCodes', size: '2·nS', doc: 'service code list, little-endian' },
 ];
-const BLOCK_LIST: FrameField = {
+export const BLOCK_LIST: FrameField = {
   name: 'blockList',
   size: '2 or 3 per element',
   doc: 'block elements: byte 0 = length bit (80h: 2-byte element) | access mode (bits 6-4) | service index (bits 3-0); then the block number, 1 byte (2-byte element) or 2 bytes little-endian (3-byte element)',
 };
 
-function spec(
+/** A command whose response code is its code + 1, both frames starting LEN ‖ code. */
+export function felicaSpec(
   name: string,
   c: number,
   request: readonly FrameField[],
@@ -62,7 +63,7 @@ function spec(
 }
 
 export const FELICA_COMMANDS = Object.freeze({
-  polling: spec(
+  polling: felicaSpec(
     'Polling',
     0x00,
     [
@@ -75,7 +76,7 @@ export const FELICA_COMMANDS = Object.freeze({
       { name: 'timeSlot', size: 1, doc: 'TSN: number of slots - 1 (00, 01, 03, 07, 0F)' },
     ],
     [
-      IDM,
+      IDM_FIELD,
       { name: 'PMm', size: 8, doc: 'IC code and maximum-response-time parameters' },
       {
         name: 'requestData',
@@ -85,16 +86,16 @@ export const FELICA_COMMANDS = Object.freeze({
     ],
     'A full wildcard is answered by system 0, a partial one by the lowest-numbered matching system; no match: silence. Puts the system in Mode 0 and ends any authentication.',
   ),
-  requestService: spec(
+  requestService: felicaSpec(
     'Request Service',
     0x02,
     [
-      IDM,
+      IDM_FIELD,
       { name: 'n', size: 1, doc: 'number of nodes, 1-32' },
       { name: 'nodeCodes', size: '2n', doc: 'node codes, little-endian' },
     ],
     [
-      IDM,
+      IDM_FIELD,
       { name: 'n', size: 1, doc: 'number of nodes' },
       {
         name: 'keyVersions',
@@ -104,12 +105,12 @@ export const FELICA_COMMANDS = Object.freeze({
     ],
     'n outside 1-32 or a list shorter or longer than announced: silence (the response has no status flags).',
   ),
-  requestResponse: spec(
+  requestResponse: felicaSpec(
     'Request Response',
     0x04,
-    [IDM],
+    [IDM_FIELD],
     [
-      IDM,
+      IDM_FIELD,
       {
         name: 'mode',
         size: 1,
@@ -118,37 +119,37 @@ export const FELICA_COMMANDS = Object.freeze({
     ],
     '',
   ),
-  readWithoutEncryption: spec(
+  readWithoutEncryption: felicaSpec(
     'Read Without Encryption',
     0x06,
-    [IDM, ...SERVICE_LIST, { name: 'nB', size: 1, doc: 'number of blocks, 1-15' }, BLOCK_LIST],
+    [IDM_FIELD, ...SERVICE_LIST, { name: 'nB', size: 1, doc: 'number of blocks, 1-15' }, BLOCK_LIST],
     [
-      IDM,
-      ...SF,
+      IDM_FIELD,
+      ...SF_FIELDS,
       { name: 'nB', size: '1 (success only)', doc: 'number of blocks' },
       { name: 'blockData', size: '16·nB (success only)', doc: 'block data' },
     ],
     'Keyed services: SF2 = B1. Cyclic block n = record n, 0 the newest.',
   ),
-  writeWithoutEncryption: spec(
+  writeWithoutEncryption: felicaSpec(
     'Write Without Encryption',
     0x08,
     [
-      IDM,
+      IDM_FIELD,
       ...SERVICE_LIST,
       { name: 'nB', size: 1, doc: 'number of blocks, 1-12' },
       BLOCK_LIST,
       { name: 'blockData', size: '16·nB', doc: 'block data' },
     ],
-    [IDM, ...SF],
+    [IDM_FIELD, ...SF_FIELDS],
     'All blocks are written atomically or none. Cyclic services take block 0 only (a new record 0) and one write per command (AF). Purse writes follow the execution-ID and value rules of eeprom.md 4.5-4.6.',
   ),
-  searchServiceCode: spec(
+  searchServiceCode: felicaSpec(
     'Search Service Code',
     0x0a,
-    [IDM, { name: 'index', size: 2, doc: 'index, little-endian' }],
+    [IDM_FIELD, { name: 'index', size: 2, doc: 'index, little-endian' }],
     [
-      IDM,
+      IDM_FIELD,
       {
         name: 'node',
         size: '2 or 4',
@@ -157,27 +158,27 @@ export const FELICA_COMMANDS = Object.freeze({
     ],
     "Walks the system's areas and services in creation order, root area first, overlap services included.",
   ),
-  requestSystemCode: spec(
+  requestSystemCode: felicaSpec(
     'Request System Code',
     0x0c,
-    [IDM],
+    [IDM_FIELD],
     [
-      IDM,
+      IDM_FIELD,
       { name: 'n', size: 1, doc: 'number of systems' },
       { name: 'systemCodes', size: '2n', doc: 'system codes, big-endian, system 0 first' },
     ],
     "Any of the card's IDms may ask.",
   ),
-  requestBlockInformation: spec(
+  requestBlockInformation: felicaSpec(
     'Request Block Information',
     0x0e,
     [
-      IDM,
+      IDM_FIELD,
       { name: 'n', size: 1, doc: 'number of nodes, 1-32' },
       { name: 'nodeCodes', size: '2n', doc: 'node codes, little-endian' },
     ],
     [
-      IDM,
+      IDM_FIELD,
       { name: 'n', size: 1, doc: 'number of nodes' },
       {
         name: 'blocks',
@@ -187,11 +188,11 @@ export const FELICA_COMMANDS = Object.freeze({
     ],
     'n outside 1-32 or a list shorter or longer than announced: silence.',
   ),
-  resetMode: spec(
+  resetMode: felicaSpec(
     'Reset Mode',
     0x3e,
-    [IDM, { name: 'reserved', size: 2, doc: '0000h' }],
-    [IDM, ...SF],
+    [IDM_FIELD, { name: 'reserved', size: 2, doc: '0000h' }],
+    [IDM_FIELD, ...SF_FIELDS],
     'Back to Mode 0; the session is cleared.',
   ),
 } as const);

@@ -1,13 +1,9 @@
 // Secure FeliCa-style commands (security.md 5): mutual authentication, secure Read/Write and the
 // issuance commands, with the layouts of their encrypted packages.
-import type { FelicaCommandSpec, FrameField } from './felica-commands';
+import { IDM_FIELD, SF_FIELDS, felicaSpec, type FelicaCommandSpec, type FrameField } from './felica-commands';
 
-const LEN: FrameField = { name: 'LEN', size: 1, doc: 'frame length, itself included' };
-const IDM: FrameField = { name: 'IDm', size: 8, doc: 'IDm of the addressed system' };
-const SF: readonly FrameField[] = [
-  { name: 'SF1', size: 1, doc: 'status flag 1' },
-  { name: 'SF2', size: 1, doc: 'status flag 2' },
-];
+const IDM = IDM_FIELD;
+const SF = SF_FIELDS;
 const MAC: FrameField = {
   name: 'MAC',
   size: 8,
@@ -23,31 +19,8 @@ const PACKAGE: FrameField = {
   size: 'multiple of the block size',
   doc: 'E_CBC(KSenc, IV, pad2(parameters)), IV = E_ECB(KSenc, CTR left-padded to the block size); layouts below',
 };
-const code = (c: number): FrameField => ({
-  name: 'code',
-  size: 1,
-  doc: `${c.toString(16).padStart(2, '0')}h`,
-});
-
-function spec(
-  name: string,
-  c: number,
-  request: readonly FrameField[],
-  response: readonly FrameField[],
-  notes: string,
-): FelicaCommandSpec {
-  return Object.freeze({
-    name,
-    code: c,
-    responseCode: c + 1,
-    request: Object.freeze([LEN, code(c), ...request]),
-    response: Object.freeze([LEN, code(c + 1), ...response]),
-    notes,
-  });
-}
-
 const issuance = (name: string, c: number, authorisedBy: string): FelicaCommandSpec =>
-  spec(
+  felicaSpec(
     name,
     c,
     [IDM, PACKAGE, MAC],
@@ -56,7 +29,7 @@ const issuance = (name: string, c: number, authorisedBy: string): FelicaCommandS
   );
 
 export const FELICA_SECURE_COMMANDS = Object.freeze({
-  authentication1: spec(
+  authentication1: felicaSpec(
     'Authentication1',
     0x10,
     [
@@ -69,7 +42,7 @@ export const FELICA_SECURE_COMMANDS = Object.freeze({
     [IDM, ...SF, { name: 'cardChallenge', size: '8 or 16 (success only)', doc: 'E_CBC(K, IV = 0, RndB)' }],
     'Access key K synthesised from the listed nodes (areas first): K = key(node0); K = E_ECB(key(node i), K). A missing node: A6; a node without key: A5. Enters Mode 1.',
   ),
-  authentication2: spec(
+  authentication2: felicaSpec(
     'Authentication2',
     0x12,
     [
@@ -91,7 +64,7 @@ export const FELICA_SECURE_COMMANDS = Object.freeze({
     ],
     'Mode 2 (3 when the list held an area or the system) on success; CTR = 0. A wrong cryptogram: SF2 = B2, Mode 0, session cleared. Outside Mode 1: B1.',
   ),
-  read: spec(
+  read: felicaSpec(
     'Read',
     0x14,
     [
@@ -111,7 +84,7 @@ export const FELICA_SECURE_COMMANDS = Object.freeze({
     ],
     'Services must be in the session (else B1). Checks as Read Without Encryption after the MAC.',
   ),
-  write: spec(
+  write: felicaSpec(
     'Write',
     0x16,
     [
