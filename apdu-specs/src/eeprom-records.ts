@@ -10,6 +10,10 @@ export const RecordType = Object.freeze({
   system: 0x03,
   pursePolicy: 0x04,
   interfaceIdentity: 0x05,
+  /** ISO 7816 applet registry entry: 2 blocks (appletRecordBlock0, appletRecordBlock1). */
+  appletRegistry: 0x06,
+  /** Applet share grant: 1 block (shareGrantRecord). */
+  shareGrant: 0x07,
 } as const);
 export const DELETED_FLAG = 0x80;
 
@@ -184,6 +188,49 @@ export const identityBlock2 = defineRecord(
   BLOCK_SIZE,
 );
 
+export const appletRecordBlock0 = defineRecord(
+  'appletRecordBlock0',
+  'Type 06h block 0 (higher address): an ISO 7816 applet of the registry. Deleted: 86h in both blocks.',
+  [
+    { name: 'type', kind: 'u8', doc: '0x06 (0x86 once deleted)' },
+    { name: 'index', kind: 'u8', doc: '0x00' },
+    { name: 'kind', kind: 'u8', doc: 'applet kind code (apdu-specs APPLET_KINDS)' },
+    { name: 'systemNumber', kind: 'u8', doc: 'system number of the owning area' },
+    { name: 'areaCode', kind: 'u16be', doc: 'owning area: the applet reaches only [area, end]' },
+    { name: 'state', kind: 'u8', doc: '01h installed (selectable); 00h installed, not selectable' },
+    { name: 'aidLength', kind: 'u8', doc: 'AID length, 5..16' },
+    { name: 'aidHead', kind: 'bytes', size: 8, doc: 'AID bytes 0..7, zero padded' },
+  ] as const,
+  BLOCK_SIZE,
+);
+
+export const appletRecordBlock1 = defineRecord(
+  'appletRecordBlock1',
+  'Type 06h block 1 (next lower address): the rest of the AID.',
+  [
+    { name: 'type', kind: 'u8', doc: '0x06 (0x86 once deleted)' },
+    { name: 'index', kind: 'u8', doc: '0x01' },
+    { name: 'aidTail', kind: 'bytes', size: 8, doc: 'AID bytes 8..15, zero padded' },
+    { name: 'reserved', kind: 'bytes', size: 6, doc: 'reserved, zero' },
+  ] as const,
+  BLOCK_SIZE,
+);
+
+export const shareGrantRecord = defineRecord(
+  'shareGrantRecord',
+  'Type 07h (1 block): the applets of area `granteeArea` may read service `serviceCode` of another area.',
+  [
+    { name: 'type', kind: 'u8', doc: '0x07 (0x87 once revoked)' },
+    { name: 'index', kind: 'u8', doc: '0x00' },
+    { name: 'systemNumber', kind: 'u8', doc: 'system of both areas' },
+    { name: 'serviceCode', kind: 'u16be', doc: "the shared service (inside the owner applet's area)" },
+    { name: 'granteeArea', kind: 'u16be', doc: 'area code of the applets given read access' },
+    { name: 'rights', kind: 'u8', doc: 'bit 0: read (the only right defined)' },
+    { name: 'reserved', kind: 'bytes', size: 8, doc: 'reserved, zero' },
+  ] as const,
+  BLOCK_SIZE,
+);
+
 export const purseBlock = defineRecord(
   'purseBlock',
   "Purse service data: FeliCa's little-endian purse block (eeprom.md 4.5).",
@@ -234,6 +281,9 @@ export const EEPROM_LAYOUTS = Object.freeze([
   identityBlock0,
   identityBlock1,
   identityBlock2,
+  appletRecordBlock0,
+  appletRecordBlock1,
+  shareGrantRecord,
   purseBlock,
   logRecord,
 ]);

@@ -1,5 +1,7 @@
 // Generates the command reference (Markdown) from the declarations: frames, status flags, node
-// attributes and EEPROM record layouts. `npm run reference` writes apdu-specs/REFERENCE.md.
+// attributes, EEPROM record layouts and the ISO 7816 APDUs the dispatcher answers itself. `npm run reference` writes apdu-specs/REFERENCE.md.
+import { DISPATCHER_APDUS, DISPATCHER_STATUS_WORDS, type ApduField } from './apdu/declarations';
+import { SW } from './apdu/status-words';
 import { EEPROM_LAYOUTS } from './eeprom-records';
 import { FELICA_COMMANDS, type FelicaCommandSpec, type FrameField } from './felica-commands';
 import { FELICA_SECURE_COMMANDS, ISSUANCE_PACKAGES } from './felica-secure';
@@ -11,6 +13,37 @@ const h2 = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase() 
 function fieldTable(fields: readonly FrameField[]): string {
   const rows = fields.map((f) => `| ${f.name} | ${f.size} | ${f.doc} |`);
   return ['| field | bytes | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** A status word, its family written 61xx / 6Cxx. */
+const swText = (name: keyof typeof SW): string =>
+  name === 'MORE_DATA'
+    ? '61xx'
+    : name === 'WRONG_LE'
+      ? '6Cxx'
+      : SW[name].toString(16).padStart(4, '0').toUpperCase();
+
+function apduFieldTable(fields: readonly ApduField[]): string {
+  if (fields.length === 0) return 'none';
+  const rows = fields.map((f) => `| ${f.name} | ${f.size} | ${f.doc} |`);
+  return ['| field | bytes | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+function isoSection(out: string[]): void {
+  out.push('', '## ISO 7816 APDUs answered by the dispatcher', '');
+  out.push(
+    'Command APDUs follow ISO/IEC 7816-4 5.1 (cases 1-4, short and extended); answers are response data ‖ SW1 SW2. Parts of a chain (CLA b5) are answered 9000 and the whole command runs on the last part; answers longer than Ne wait for GET RESPONSE (61xx); a short Le below an answer of at most 256 bytes gets 6Cxx.',
+  );
+  for (const a of DISPATCHER_APDUS) {
+    out.push('', `### ${a.name} (INS ${h2(a.ins)})`, '');
+    if (a.notes) out.push(a.notes, '');
+    out.push('| CLA | P1 | P2 | Le |', '|---|---|---|---|', `| ${a.cla} | ${a.p1} | ${a.p2} | ${a.le} |`, '');
+    out.push('Data:', '', apduFieldTable(a.data), '', 'Response:', '', apduFieldTable(a.response), '');
+    out.push('| SW | name | when |', '|---|---|---|');
+    for (const [name, when] of a.statusWords) out.push(`| ${swText(name)} | ${name} | ${when} |`);
+  }
+  out.push('', '### Any APDU', '', '| SW | name | when |', '|---|---|---|');
+  for (const [name, when] of DISPATCHER_STATUS_WORDS) out.push(`| ${swText(name)} | ${name} | ${when} |`);
 }
 
 export function generateReference(): string {
@@ -65,6 +98,7 @@ export function generateReference(): string {
       `| ${h2(a.code)} | ${a.family} | ${a.access} | ${a.withKey ? 'yes' : 'no'} | ${a.withPin ? 'yes' : 'no'} |`,
     );
   out.push('', 'Area attributes: 00h may hold sub-areas, 01h may not. Node FFFFh is the system.');
+  isoSection(out);
   out.push('', '## EEPROM records (16-byte blocks, big-endian unless noted)');
   for (const l of EEPROM_LAYOUTS) {
     out.push(

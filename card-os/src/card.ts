@@ -17,13 +17,14 @@ import { dropSession, type AuthSession } from './auth/session';
 import { identityBlock0, identityBlock1, identityBlock2 } from '@mica/apdu-specs/eeprom-records';
 import { ApduDispatcher } from './apdu/dispatcher';
 import type { Applet } from './apdu/applet';
+import { appletRuntime } from './apdu/runtime';
 import { atrFromAts, historicalBytes } from './apdu/atr';
 import { defaultIdentity, type Iso14443Identity } from './fs/manufacture';
 import { SystemRandom, type RandomSource } from './random';
 
 export interface CardOptions {
   readonly random?: RandomSource;
-  /** The applets of the card's registry, built from their records (the applet runtime). */
+  /** The ISO 7816 applets; default: the applet runtime (the card manager and the registry's applets). */
   readonly applets?: (card: Card) => readonly Applet[];
   /** Called with anything unexpected that the error boundary swallowed (the card stays silent). */
   readonly onTrace?: (event: CardTraceEvent) => void;
@@ -84,7 +85,7 @@ export class Card implements CardContext {
     this.fs = new FileSystem(eeprom);
     this.random = options.random ?? new SystemRandom();
     this.onTrace = options.onTrace;
-    this.appletList = options.applets ?? (() => []);
+    this.appletList = options.applets ?? appletRuntime();
     this.iso = new ApduDispatcher({
       context: this,
       applets: () => this.appletList(this),

@@ -2,6 +2,18 @@
 export const HOST_SDK_VERSION = '0.1.0';
 export * from './transport/transport';
 export { InProcessTransport, type InProcessCard } from './transport/in-process';
+export {
+  ApduClient,
+  ChannelOpening,
+  claForChannel,
+  type ApduCommand,
+  type ApduClientOptions,
+  type SelectAnswer,
+  type SelectOccurrence,
+  type SelectOptions,
+} from './apdu/apdu-client';
+export { ApduResponse, ApduStatusError } from './apdu/apdu-response';
+export { FelicaOverApduTransport } from './apdu/felica-over-apdu';
 export { FelicaClient, type PollingResult, type SearchEntry } from './felica/client';
 export { StatusResult, StatusError } from './felica/responses';
 export type { BlockRef } from './felica/frames';

@@ -1,8 +1,9 @@
 // The foundation's documented issuing path: personalises a chip from a parsed profile by calling the
 // issuance effects directly (Change Key of the system, Register Issue ID, Register Area, Register
-// Service, then the initial data), each one atomic. The whole profile is first run against a copy of
+// Service, then the initial data, then the profile's applets), each one atomic. The whole profile is first run against a copy of
 // the chip, so a profile that does not fit is refused, with its JSON path, before anything is written.
 import { purseBlock } from '@mica/apdu-specs/eeprom-records';
+import { appletKindCode } from '@mica/apdu-specs/apdu/applet-kinds';
 import { cardKey } from '@mica/apdu-specs/secure/card-key';
 import { suiteByCode } from '@mica/apdu-specs/secure/suite';
 import {
@@ -25,6 +26,7 @@ import {
   type NewKey,
 } from './issue-ops';
 import { pushCyclicRecord, serviceBlockAddress } from './service-data';
+import { registerApplet } from './applet-registry';
 
 /** Turns a profile key into the stored key: `value` as is, `master` diversified for the card (IDm of its system). */
 export type KeyResolver = (
@@ -93,6 +95,19 @@ function run(fs: FileSystem, profile: Profile, resolveKey: KeyResolver): void {
     }
     for (const a of s.areas) issueArea(fs, number, s.systemCode, a, resolveKey);
   });
+  // Applets last, once their areas exist: each goes to the first system holding its area.
+  for (const a of profile.applets) {
+    const view = fs.index.systems.find((v) => v.byCode.get(a.area)?.kind === 'area');
+    if (!view) throw new ProfileError(`${a.path}.area`, `no system holds area ${formatCode(a.area)}`);
+    step(a.path, () =>
+      registerApplet(fs, {
+        kind: appletKindCode(a.kind),
+        system: view.system.number,
+        area: a.area,
+        aid: a.aid,
+      }),
+    );
+  }
 }
 
 function issueArea(

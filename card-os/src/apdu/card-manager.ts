@@ -1,0 +1,92 @@
+// The card manager applet (AID and commands in apdu-specs applet-kinds): installs and deletes registry
+// applets after issuance, inside an SM session authenticated to the target area.
+import { CARD_MANAGER, SW_AID_EXISTS, appletKindName } from '@mica/apdu-specs/apdu/applet-kinds';
+import type { CommandApdu } from '@mica/apdu-specs/apdu/command-apdu';
+import { isSecureMessaging } from '@mica/apdu-specs/apdu/command-apdu';
+import type { PlainCommand } from '@mica/apdu-specs/apdu/secure-messaging';
+import { SW } from '@mica/apdu-specs/apdu/status-words';
+import { ROOT_AREA } from '@mica/apdu-specs/node-code';
+import { SF2 } from '@mica/apdu-specs/status-flags';
+import { appletRegistry, deleteApplet, registerApplet } from '../fs/applet-registry';
+import { FsError } from '../fs/fs-error';
+import type { FileSystem } from '../fs/fs';
+import { ok, type Applet, type ApduResponse, type AppletContext } from './applet';
+import { AuthenticateService, type ApduSession } from './authenticate';
+import { IsoError } from './iso-error';
+
+function sessionNamesArea(fs: FileSystem, s: ApduSession, system: number, area: number): boolean {
+  if (s.system !== system || !s.nodes.includes(area)) return false;
+  return fs.system(system)?.byCode.get(area)?.kind === 'area';
+}
+
+function fsToIso(e: unknown): never {
+  if (e instanceof FsError) {
+    if (e.sf2 === SF2.NODE_EXISTS) throw new IsoError(SW_AID_EXISTS);
+    if (e.sf2 === SF2.NO_SUCH_NODE) throw new IsoError(SW.REFERENCED_DATA_NOT_FOUND);
+    throw new IsoError(SW.NOT_ENOUGH_MEMORY, e.message);
+  }
+  if (e instanceof RangeError) throw new IsoError(SW.WRONG_DATA, e.message);
+  throw e;
+}
+
+export class CardManager implements Applet {
+  readonly aid = Uint8Array.from(CARD_MANAGER.aid);
+  private readonly auth = new AuthenticateService((_ctx, p2) => ({ system: p2, area: ROOT_AREA }), {
+    systemInP2: true,
+  });
+
+  select(ctx: AppletContext): Uint8Array {
+    this.auth.end(ctx);
+    return Uint8Array.of(0x6f, 2 + this.aid.length, 0x84, this.aid.length, ...this.aid);
+  }
+
+  deselect(ctx: AppletContext): void {
+    this.auth.end(ctx);
+  }
+
+  process(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
+    if (this.auth.handles(apdu)) return this.auth.process(apdu, ctx);
+    if ((apdu.cla & 0x80) === 0) throw new IsoError(SW.INS_NOT_SUPPORTED);
+    if (apdu.ins !== CARD_MANAGER.insInstall && apdu.ins !== CARD_MANAGER.insDelete)
+      throw new IsoError(SW.INS_NOT_SUPPORTED);
+    if (!isSecureMessaging(apdu.cla)) throw new IsoError(SW.SECURITY_STATUS);
+    return this.auth.protect(apdu, ctx, (cmd, s) =>
+      cmd.ins === CARD_MANAGER.insInstall ? this.install(cmd, s, ctx) : this.delete(cmd, s, ctx),
+    );
+  }
+
+  private install(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
+    const d = cmd.data;
+    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+    if (d.length < 4 || d.length !== 4 + d[3]!) throw new IsoError(SW.WRONG_DATA);
+    const kind = d[0]!;
+    const area = (d[1]! << 8) | d[2]!;
+    const aid = d.slice(4);
+    if (appletKindName(kind) === undefined || appletKindName(kind) === 'card-manager')
+      throw new IsoError(SW.WRONG_DATA);
+    if (!sessionNamesArea(ctx.card.fs, s, s.system, area)) throw new IsoError(SW.SECURITY_STATUS);
+    if (aid.length >= 5 && aid.every((x, i) => x === this.aid[i]) && aid.length === this.aid.length)
+      throw new IsoError(SW_AID_EXISTS);
+    try {
+      registerApplet(ctx.card.fs, { kind, system: s.system, area, aid });
+    } catch (e) {
+      fsToIso(e);
+    }
+    return ok();
+  }
+
+  private delete(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
+    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+    const entry = appletRegistry(ctx.card.fs).find(
+      (e) => e.aid.length === cmd.data.length && e.aid.every((x, i) => x === cmd.data[i]),
+    );
+    if (!entry) throw new IsoError(SW.REFERENCED_DATA_NOT_FOUND);
+    if (!sessionNamesArea(ctx.card.fs, s, entry.system, entry.area)) throw new IsoError(SW.SECURITY_STATUS);
+    try {
+      deleteApplet(ctx.card.fs, entry.aid);
+    } catch (e) {
+      fsToIso(e);
+    }
+    return ok();
+  }
+}
