@@ -1,6 +1,12 @@
 // Generates the command reference (Markdown) from the declarations: frames, status flags, node
 // attributes, EEPROM record layouts and the ISO 7816 APDUs the dispatcher answers itself. `npm run reference` writes apdu-specs/REFERENCE.md.
-import { DISPATCHER_APDUS, DISPATCHER_STATUS_WORDS, type ApduField } from './apdu/declarations';
+import { APPLET_APDUS } from './apdu/applet-declarations';
+import {
+  DISPATCHER_APDUS,
+  DISPATCHER_STATUS_WORDS,
+  type ApduDeclaration,
+  type ApduField,
+} from './apdu/declarations';
 import { SW } from './apdu/status-words';
 import { EEPROM_LAYOUTS } from './eeprom-records';
 import { FELICA_COMMANDS, type FelicaCommandSpec, type FrameField } from './felica-commands';
@@ -34,7 +40,18 @@ function isoSection(out: string[]): void {
   out.push(
     'Command APDUs follow ISO/IEC 7816-4 5.1 (cases 1-4, short and extended); answers are response data ‖ SW1 SW2. Parts of a chain (CLA b5) are answered 9000 and the whole command runs on the last part; answers longer than Ne wait for GET RESPONSE (61xx); a short Le below an answer of at most 256 bytes gets 6Cxx.',
   );
-  for (const a of DISPATCHER_APDUS) {
+  apduList(out, DISPATCHER_APDUS);
+  out.push('', '### Any APDU', '', '| SW | name | when |', '|---|---|---|');
+  for (const [name, when] of DISPATCHER_STATUS_WORDS) out.push(`| ${swText(name)} | ${name} | ${when} |`);
+  out.push('', '## Applet APDUs', '');
+  out.push(
+    'The card manager, AUTHENTICATE and the PIN service (security.md 6); the applets of the flows follow.',
+  );
+  apduList(out, APPLET_APDUS);
+}
+
+function apduList(out: string[], list: readonly ApduDeclaration[]): void {
+  for (const a of list) {
     out.push('', `### ${a.name} (INS ${h2(a.ins)})`, '');
     if (a.notes) out.push(a.notes, '');
     out.push('| CLA | P1 | P2 | Le |', '|---|---|---|---|', `| ${a.cla} | ${a.p1} | ${a.p2} | ${a.le} |`, '');
@@ -42,8 +59,6 @@ function isoSection(out: string[]): void {
     out.push('| SW | name | when |', '|---|---|---|');
     for (const [name, when] of a.statusWords) out.push(`| ${swText(name)} | ${name} | ${when} |`);
   }
-  out.push('', '### Any APDU', '', '| SW | name | when |', '|---|---|---|');
-  for (const [name, when] of DISPATCHER_STATUS_WORDS) out.push(`| ${swText(name)} | ${name} | ${when} |`);
 }
 
 export function generateReference(): string {
