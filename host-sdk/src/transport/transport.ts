@@ -1,5 +1,7 @@
 // The one interface through which the host SDK reaches a card, and its error kinds (house-style.md).
 
+import { redactApdu } from '@mica/apdu-specs/apdu/redact';
+
 export type TransportErrorKind = 'timeout' | 'transmission' | 'protocol' | 'link-lost' | 'closed';
 
 export class TransportError extends Error {
@@ -37,7 +39,12 @@ export interface Transport {
 }
 
 /** Wraps a transport so that every frame and APDU in both directions reaches `tracer`. */
-export function traced(inner: Transport, tracer: Tracer): Transport {
+export interface TraceOptions {
+  /** Show PIN data (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER) instead of FF bytes. */
+  readonly secrets?: boolean;
+}
+
+export function traced(inner: Transport, tracer: Tracer, options: TraceOptions = {}): Transport {
   const t: Transport = {
     description: inner.description,
     async felica(frame) {
@@ -47,7 +54,11 @@ export function traced(inner: Transport, tracer: Tracer): Transport {
       return r;
     },
     async apdu(command) {
-      tracer({ interface: 'apdu', direction: 'command', bytes: command });
+      tracer({
+        interface: 'apdu',
+        direction: 'command',
+        bytes: options.secrets ? command : redactApdu(command),
+      });
       let r: Uint8Array;
       try {
         r = await inner.apdu(command);
