@@ -1,6 +1,6 @@
 // `mica demo` (and `npm start`): manufactures and issues a multi-application card from the shipped
 // profile and walks through what the card can do so far, printing a story and a summary table.
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -36,6 +36,7 @@ export function registerDemo(program: Command): void {
     .addHelpText('after', '\nExample:\n  mica demo --data ./demo-data\n')
     .action(async (o: { data?: string }) => {
       const dir = o.data ?? mkdtempSync(join(tmpdir(), 'mica-demo-'));
+      mkdirSync(dir, { recursive: true });
       const profile = readProfile(PROFILE);
       const eeprom = cardImageFromProfile(profile);
       const card = new Card(eeprom, { random: new SeededRandom(1n) });
