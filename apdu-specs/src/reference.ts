@@ -1,6 +1,8 @@
 // Generates the command reference (Markdown) from the declarations: frames, status flags, node
 // attributes, EEPROM record layouts and the ISO 7816 APDUs the dispatcher answers itself. `npm run reference` writes apdu-specs/REFERENCE.md.
 import { APPLET_APDUS } from './apdu/applet-declarations';
+import { BANK_CREDIT_APDUS } from './apdu/bank-credit';
+import { EMONEY_APDUS, SETTLEMENT_APDUS } from './apdu/emoney-settlement';
 import {
   DISPATCHER_APDUS,
   DISPATCHER_STATUS_WORDS,
@@ -48,6 +50,12 @@ function isoSection(out: string[]): void {
     'The card manager, AUTHENTICATE and the PIN service (security.md 6); the applets of the flows follow.',
   );
   apduList(out, APPLET_APDUS);
+  out.push('', '## Bank and credit applets (seeds 000, 001)');
+  apduList(out, BANK_CREDIT_APDUS);
+  out.push('', '## E-money applet (seeds 001, 003)');
+  apduList(out, EMONEY_APDUS);
+  out.push('', '## Settlement applet (seed 002)');
+  apduList(out, SETTLEMENT_APDUS);
 }
 
 function apduList(out: string[], list: readonly ApduDeclaration[]): void {

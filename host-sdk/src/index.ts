@@ -27,3 +27,8 @@ export {
   type KeyHolderMessage,
 } from './keys/remote-key-holder';
 export { issueProfile, IssuanceError, type IssueOptions } from './issuing/issuing-machine';
+export { LocalAppletKeys } from './applets/applet-keys';
+export { EmoneyClient } from './applets/emoney-client';
+export { SettlementClient } from './applets/settlement-client';
+export { BankClient } from './applets/bank-client';
+export { CreditClient } from './applets/credit-client';

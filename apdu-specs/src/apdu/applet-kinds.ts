@@ -12,6 +12,14 @@ export const APPLET_KINDS = Object.freeze({
   loyalty: 0x12,
   identity: 0x13,
   ndef: 0x14,
+  /** The e-money purse and log as APDUs (seed 001; card-os applets/emoney). */
+  emoney: 0x33,
+  /** The common-key settlement card (seed 002; card-os applets/settlement). */
+  settlement: 0x34,
+  /** The bank applet of seed 000 (card-os applets/bank; apdu-specs bank-credit). */
+  bank: 0x30,
+  /** The credit applet of seeds 000 and 001 (card-os applets/credit; apdu-specs bank-credit). */
+  credit: 0x31,
 } as const);
 
 export type AppletKindName = keyof typeof APPLET_KINDS;

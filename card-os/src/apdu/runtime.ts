@@ -2,6 +2,7 @@
 // factory of its kind. Instances are kept per card while their record lives, so their RAM state
 // (sessions, verified PINs) survives between commands. A registered kind without a factory, or an
 // applet not in the selectable state, refuses SELECT with 6A82 (apdu-specs applet-kinds).
+import { APPLET_KINDS } from '@mica/apdu-specs/apdu/applet-kinds';
 import { SW } from '@mica/apdu-specs/apdu/status-words';
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { CardContext } from '../dispatch/context';
@@ -9,6 +10,10 @@ import { APPLET_STATE, appletRegistry, type AppletEntry } from '../fs/applet-reg
 import type { ScannedRecord } from '../fs/file-system';
 import type { Applet } from './applet';
 import { AppletFirewall } from './applet-firewall';
+import { bankAppletFactory } from '../applets/bank';
+import { creditAppletFactory } from '../applets/credit';
+import { emoneyAppletFactory } from '../applets/emoney';
+import { settlementAppletFactory } from '../applets/settlement';
 import { CardManager } from './card-manager';
 import { IsoError } from './iso-error';
 
@@ -61,9 +66,17 @@ function keyOf(e: AppletEntry): string {
   return `${e.recordAddress}:${e.kind}:${e.system}:${e.area}:${e.state}:${bytesToHex(e.aid)}`;
 }
 
+/** The factories of the implemented kinds: what the default runtime builds. */
+export const DEFAULT_APPLET_FACTORIES: ReadonlyMap<number, AppletFactory> = new Map([
+  [APPLET_KINDS.emoney, emoneyAppletFactory()],
+  [APPLET_KINDS.settlement, settlementAppletFactory()],
+  [APPLET_KINDS.bank, bankAppletFactory],
+  [APPLET_KINDS.credit, creditAppletFactory],
+]);
+
 /** The `CardOptions.applets` of a card whose applets come from its registry. */
 export function appletRuntime(
-  factories: ReadonlyMap<number, AppletFactory> = new Map(),
+  factories: ReadonlyMap<number, AppletFactory> = DEFAULT_APPLET_FACTORIES,
 ): (card: CardContext) => readonly Applet[] {
   const states = new WeakMap<CardContext, RuntimeState>();
   return (card) => {

@@ -1,0 +1,151 @@
+// The settlement applet (kind settlement, seed 002): common key only; GET DATA, AUTHENTICATE, SECURE COMMAND (BRC, SPC, VALUE UPDATE, READ LOG).
+import type { CommandApdu } from '@mica/apdu-specs/apdu/command-apdu';
+import { isSecureMessaging } from '@mica/apdu-specs/apdu/command-apdu';
+import { AMOUNT_KIND, SETTLEMENT } from '@mica/apdu-specs/apdu/emoney-settlement';
+import type { PlainCommand } from '@mica/apdu-specs/apdu/secure-messaging';
+import { SW } from '@mica/apdu-specs/apdu/status-words';
+import { ok, type ApduResponse, type Applet, type AppletContext } from '../apdu/applet';
+import { resolveScope, type AppletScope } from '../apdu/applet-scope';
+import { AuthenticateService, type ApduSession } from '../apdu/authenticate';
+import { IsoError } from '../apdu/iso-error';
+import type { AppletFactory } from '../apdu/runtime';
+import type { AppletEntry } from '../fs/applet-registry';
+import type { ServiceNode } from '../fs/nodes';
+import { fciOf } from './emoney';
+import {
+  applyValueChange,
+  purseTarget,
+  readLog,
+  readPurse,
+  type PurseConfig,
+  type PurseTarget,
+} from './purse-ops';
+
+/** The purse and log, plus the random service whose block 0 starts with the card ID (default: the first one). */
+export interface SettlementConfig extends PurseConfig {
+  readonly idService?: number;
+}
+
+const be32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+const u32 = (d: Uint8Array, i: number): number =>
+  ((d[i]! << 24) | (d[i + 1]! << 16) | (d[i + 2]! << 8) | d[i + 3]!) >>> 0;
+const u16 = (d: Uint8Array, i: number): number => (d[i]! << 8) | d[i + 1]!;
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((t, p) => t + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export class SettlementApplet implements Applet {
+  readonly aid: Uint8Array;
+  private readonly scope: AppletScope;
+  private readonly auth: AuthenticateService;
+
+  constructor(
+    entry: AppletEntry,
+    private readonly config: SettlementConfig = {},
+  ) {
+    this.aid = entry.aid.slice();
+    this.scope = { system: entry.system, area: entry.area };
+    this.auth = new AuthenticateService(() => this.scope);
+  }
+
+  select(ctx: AppletContext): Uint8Array {
+    this.auth.end(ctx);
+    return fciOf(this.aid);
+  }
+
+  deselect(ctx: AppletContext): void {
+    this.auth.end(ctx);
+  }
+
+  process(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
+    if (this.auth.handles(apdu)) return this.auth.process(apdu, ctx);
+    if ((apdu.cla & 0x80) === 0) throw new IsoError(SW.INS_NOT_SUPPORTED);
+    if (apdu.ins === SETTLEMENT.insGetData && !isSecureMessaging(apdu.cla)) return this.getData(apdu, ctx);
+    if (apdu.ins !== SETTLEMENT.insSecure) throw new IsoError(SW.INS_NOT_SUPPORTED);
+    if (!isSecureMessaging(apdu.cla)) throw new IsoError(SW.SECURITY_STATUS);
+    return this.auth.protect(apdu, ctx, (cmd, s) => this.inner(cmd, s, ctx));
+  }
+
+  private cardId(ctx: AppletContext): Uint8Array {
+    const { view, area } = resolveScope(ctx.card.fs, this.scope);
+    const code = this.config.idService;
+    const s = view.nodes.find(
+      (n): n is ServiceNode =>
+        n.kind === 'service' &&
+        n.attribute.family === 'random' &&
+        n.code >= area.code &&
+        n.code <= area.end &&
+        (code === undefined || n.code === code),
+    );
+    if (!s) return ctx.card.fs.idm(this.scope.system).slice(0, SETTLEMENT.cardIdLength);
+    return ctx.card.fs.eeprom.read(s.firstBlock).slice(0, SETTLEMENT.cardIdLength);
+  }
+
+  private getData(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
+    if (apdu.p1 !== 0 || apdu.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+    const t = purseTarget(ctx.card.fs, this.scope, this.config);
+    const balance = readPurse(ctx.card.fs, t).balance;
+    return ok(Uint8Array.of(...this.cardId(ctx), ...be32(balance)));
+  }
+
+  /** Only the common key opens the card: the session must name the applet's area node. */
+  private target(ctx: AppletContext, s: ApduSession): PurseTarget {
+    if (s.system !== this.scope.system || !s.nodes.includes(this.scope.area))
+      throw new IsoError(SW.SECURITY_STATUS);
+    return purseTarget(ctx.card.fs, this.scope, this.config);
+  }
+
+  private inner(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
+    const fs = ctx.card.fs;
+    const t = this.target(ctx, s);
+    const d = cmd.data;
+    switch (cmd.p1) {
+      case SETTLEMENT.inner.brc:
+        if (cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+        return ok(Uint8Array.of(...be32(readPurse(fs, t).balance)));
+      case SETTLEMENT.inner.spc: {
+        if (cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+        if (d.length !== SETTLEMENT.spcLength) throw new IsoError(SW.WRONG_LENGTH);
+        const amount = u32(d, 16);
+        const after = applyValueChange(fs, t, {
+          kind: AMOUNT_KIND.subtract,
+          chargeId: d.slice(0, 8),
+          amount,
+          day: u16(d, 20),
+          origin: d[22]!,
+        });
+        return ok(Uint8Array.of(...d.subarray(8, 16), ...be32(amount), ...be32(after.balance)));
+      }
+      case SETTLEMENT.inner.valueUpdate: {
+        if (cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+        if (d.length !== SETTLEMENT.valueUpdateLength) throw new IsoError(SW.WRONG_LENGTH);
+        const op = d[16]!;
+        if (op !== AMOUNT_KIND.add && op !== AMOUNT_KIND.subtract) throw new IsoError(SW.WRONG_DATA);
+        const after = applyValueChange(fs, t, {
+          kind: op,
+          chargeId: d.slice(0, 8),
+          amount: u32(d, 17),
+          day: u16(d, 21),
+          origin: d[23]!,
+        });
+        return ok(Uint8Array.of(0x01, ...be32(after.balance)));
+      }
+      case SETTLEMENT.inner.readLog:
+        return ok(concat(readLog(fs, t, 0, cmd.p2)));
+      default:
+        throw new IsoError(SW.WRONG_P1P2);
+    }
+  }
+}
+
+/** The factory of the runtime; `config` names the purse, log and ID service inside the applet's area. */
+export function settlementAppletFactory(config: SettlementConfig = {}): AppletFactory {
+  return (entry) => new SettlementApplet(entry, config);
+}
