@@ -30,6 +30,8 @@ describe('README examples', () => {
       const felica = outputs[lines.findIndex((l) => l.startsWith('npx mica felica'))]!.trim().split('\n');
       expect(felica[0]).toBe('140102fe0102030405060120220427674eff12fc');
       expect(felica[1]).toMatch(/^1d0702fe010203040506000001[0-9a-f]{32}$/);
+      const apdu = outputs[lines.findIndex((l) => l.startsWith('npx mica apdu'))]!.trim().split('\n');
+      expect(apdu).toEqual(['fe0102030405069000', '140102fe0102030405060120220427674eff12fc9000']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
