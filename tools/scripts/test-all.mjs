@@ -2,7 +2,7 @@
 // The project's whole test command (`npm test`): type check, lint, unit and property tests, the
 // conformance vectors, then any tier that needs system packages. Ends with "N passed, N failed".
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -77,6 +77,33 @@ try {
 } catch {
   failed += 1;
   process.stdout.write(`FAILED: conformance did not answer in JSON\n${conf.stderr}\n`);
+}
+
+// System tiers: every tools/scripts/tiers/*.mjs (tshark, PC/SC interop, ...) installs what it needs
+// (as root in CI), runs, and writes {"passed": n, "failed": n} to $MICA_TIER_REPORT. A tier that
+// exits non-zero without a report counts as one failure; with CI=true a tier never skips.
+const tiersDir = join(root, 'tools/scripts/tiers');
+const tiers = existsSync(tiersDir)
+  ? readdirSync(tiersDir)
+      .filter((f) => f.endsWith('.mjs'))
+      .sort()
+  : [];
+for (const tier of tiers) {
+  const tdir = mkdtempSync(join(tmpdir(), 'mica-tier-'));
+  const treport = join(tdir, 'report.json');
+  const tok = run(`tier ${tier}`, process.execPath, [join(tiersDir, tier)], {
+    MICA_TIER_REPORT: treport,
+  });
+  try {
+    const j = JSON.parse(readFileSync(treport, 'utf8'));
+    passed += j.passed;
+    failed += j.failed + (tok || j.failed > 0 ? 0 : 1);
+    process.stdout.write(`tier ${tier}: ${j.passed} passed, ${j.failed} failed\n`);
+  } catch {
+    failed += 1;
+    process.stdout.write(`FAILED: tier ${tier} wrote no report\n`);
+  }
+  rmSync(tdir, { recursive: true, force: true });
 }
 
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);

@@ -6,6 +6,7 @@ import { registerDemo } from './demo';
 import { registerFelica } from './felica';
 import { registerBench } from './bench';
 import { registerReference } from './reference';
+import { registerRf } from './rf';
 
 export function registerCommands(program: Command): void {
   registerCard(program);
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerBench(program);
   registerReference(program);
+  registerRf(program);
 }

@@ -9,6 +9,9 @@ import { checkKeyDiversification } from './key-diversification';
 import { checkMac } from './mac';
 import { checkMutualAuth } from './mutual-auth';
 import { checkReedSolomon } from './reed-solomon';
+import { checkLineCode } from './line-code';
+import { checkAirtime } from './airtime';
+import { checkFelicaBudget } from './felica-budget';
 
 export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
   ['crc', checkCrc],
@@ -20,4 +23,7 @@ export const KINDS: ReadonlyMap<string, Checker> = new Map<string, Checker>([
   ['mac', checkMac],
   ['mutual-auth', checkMutualAuth],
   ['key-diversification', checkKeyDiversification],
+  ['line-code', checkLineCode],
+  ['airtime', checkAirtime],
+  ['felica-budget', checkFelicaBudget],
 ]);
