@@ -1,17 +1,6 @@
 // Opening a card image for one CLI command: load, power on (recovery), work, power off, save.
 import { Card, type CardOptions } from '@mica/card-os/card';
 import { loadImageFile, saveImageFile } from '@mica/card-os/hal/image-file';
-import { UsageError } from './cli-error';
-
-/** A `sim:<image>` target or a plain path → the image path. */
-export function imagePathOf(target: string): string {
-  if (target.startsWith('sim:')) return target.slice(4);
-  if (/^[a-z]+:/.test(target) && !/^[a-zA-Z]:[\\/]/.test(target))
-    throw new UsageError(
-      `card target "${target}" is not available yet (this version supports sim:<image> and plain paths)`,
-    );
-  return target;
-}
 
 export interface SessionOptions extends CardOptions {
   /** Save the image when done (default true). */

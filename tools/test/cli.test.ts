@@ -173,6 +173,11 @@ describe('mica felica', () => {
     expect(r.stderr).toMatch(/frame 2 is not hex/);
     expect(readFileSync(img).equals(before)).toBe(true);
   });
+  it('names an unknown target scheme', () => {
+    const r = mica(['felica', 'nfc:reader0', '0600ffff0100']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/card target scheme "nfc:" is not supported \(this version supports sim:/);
+  });
 });
 
 describe('mica card inject and verify', () => {

@@ -3,10 +3,11 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import { SeededRandom } from '@mica/card-os/random';
-import type { Card } from '@mica/card-os/card';
+import type { Transport } from '@mica/host-sdk/transport/transport';
+import { TransportError } from '@mica/host-sdk/transport/transport';
 import { hexArg, intArg } from '../args';
 import { UsageError } from '../cli-error';
-import { imagePathOf, withCard } from '../card-session';
+import { openTarget } from '../targets';
 
 type Interface = 'felica' | 'apdu';
 
@@ -35,10 +36,16 @@ const WORDS: Record<Interface, { one: string; many: string; description: string;
   },
 };
 
-function answer(card: Card, iface: Interface, line: string, what: string): string {
+/** One exchange; silence, and an APDU that found no powered card (after a power cut), print `-`. */
+async function answer(t: Transport, iface: Interface, line: string, what: string): Promise<string> {
   const bytes = hexArg(line, what);
-  const r = iface === 'felica' ? card.felica(bytes) : card.apdu(bytes);
-  return r === null ? '-' : bytesToHex(r);
+  try {
+    const r = iface === 'felica' ? await t.felica(bytes) : await t.apdu(bytes);
+    return r === null ? '-' : bytesToHex(r);
+  } catch (e) {
+    if (e instanceof TransportError && e.kind === 'link-lost') return '-';
+    throw e;
+  }
 }
 
 function registerExchange(program: Command, iface: Interface): void {
@@ -51,7 +58,6 @@ function registerExchange(program: Command, iface: Interface): void {
     .option('--stdin', `read one ${w.one} per line from stdin, answering each at once`)
     .addHelpText('after', w.examples)
     .action(async (target: string, items: string[], o: ExchangeOptions) => {
-      const path = imagePathOf(target);
       if (o.stdin && items.length > 0)
         throw new UsageError(`give ${w.many} as arguments or with --stdin, not both`);
       if (!o.stdin && items.length === 0)
@@ -66,33 +72,36 @@ function registerExchange(program: Command, iface: Interface): void {
         o.powerCutAfterBytes === undefined
           ? undefined
           : intArg(o.powerCutAfterBytes, '--power-cut-after-bytes', 0, Number.MAX_SAFE_INTEGER);
-      await withCard(
-        path,
-        { ...(random ? { random } : {}), ...(cut !== undefined ? { powerCutAfterBytes: cut } : {}) },
-        async (card) => {
-          if (!o.stdin) {
-            process.stdout.write(
-              items.map((f, i) => answer(card, iface, f, `${w.one} ${i + 1}`)).join('\n') + '\n',
-            );
-            return;
+      const session = await openTarget(target, {
+        ...(random ? { random } : {}),
+        ...(cut !== undefined ? { powerCutAfterBytes: cut } : {}),
+      });
+      try {
+        const t = session.transport;
+        if (!o.stdin) {
+          const out: string[] = [];
+          for (const [i, f] of items.entries()) out.push(await answer(t, iface, f, `${w.one} ${i + 1}`));
+          process.stdout.write(out.join('\n') + '\n');
+          return;
+        }
+        const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+        let n = 0;
+        for await (const line of rl) {
+          if (line.trim() === '') continue;
+          n += 1;
+          let out: string;
+          try {
+            out = await answer(t, iface, line, `line ${n}`);
+          } catch (e) {
+            if (!(e instanceof UsageError)) throw e;
+            process.stderr.write(`mica: ${e.message}.\n`);
+            out = '-';
           }
-          const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-          let n = 0;
-          for await (const line of rl) {
-            if (line.trim() === '') continue;
-            n += 1;
-            let out: string;
-            try {
-              out = answer(card, iface, line, `line ${n}`);
-            } catch (e) {
-              if (!(e instanceof UsageError)) throw e;
-              process.stderr.write(`mica: ${e.message}.\n`);
-              out = '-';
-            }
-            process.stdout.write(`${out}\n`);
-          }
-        },
-      );
+          process.stdout.write(`${out}\n`);
+        }
+      } finally {
+        await session.close();
+      }
     });
 }
 

@@ -1,0 +1,20 @@
+// Card targets (cli.md "Card targets"): a string names the card a command talks to; an opener turns
+// it into a host-sdk Transport. Each scheme lives in its own module and is listed in ./index.ts.
+import type { Transport } from '@mica/host-sdk/transport/transport';
+import type { RandomSource } from '@mica/card-os/random';
+
+export interface TargetOptions {
+  /** Seed of the card's random source (sim: targets, also inside rf:). */
+  readonly random?: RandomSource;
+  /** Cut the power after the N-th EEPROM byte write of the session (sim: targets, also inside rf:). */
+  readonly powerCutAfterBytes?: number;
+}
+
+export interface OpenedTarget {
+  readonly transport: Transport;
+  /** Ends the session: powers the card off and saves its image where the target owns one. */
+  close(): Promise<void>;
+}
+
+/** Opens the part of a target after `<scheme>:`; throws UsageError naming what is wrong. */
+export type TargetOpener = (rest: string, options: TargetOptions) => Promise<OpenedTarget>;
