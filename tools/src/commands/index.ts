@@ -7,6 +7,7 @@ import { registerFelica } from './felica';
 import { registerBench } from './bench';
 import { registerReference } from './reference';
 import { registerRf } from './rf';
+import { registerServe } from './serve';
 
 export function registerCommands(program: Command): void {
   registerCard(program);
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerReference(program);
   registerRf(program);
+  registerServe(program);
 }

@@ -1,0 +1,13 @@
+// `mica serve ...`: present a card image to other software (cli.md). Each adapter is its own module
+// (serve-tcp.ts, serve-vpcd.ts, ...) registered below.
+import type { Command } from 'commander';
+
+/** Adapters of `mica serve`; each adds one subcommand. */
+const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [];
+
+export function registerServe(program: Command): void {
+  const serve = program
+    .command('serve')
+    .description('serve a card image to other software (tcp:, vpcd, ...) until interrupted');
+  for (const add of ADAPTERS) add(serve);
+}
