@@ -21,6 +21,7 @@ import { appletRuntime } from './apdu/runtime';
 import { atrFromAts, historicalBytes } from './apdu/atr';
 import { defaultIdentity, type Iso14443Identity } from './fs/manufacture';
 import { SystemRandom, type RandomSource } from './random';
+import { CardFrameEndpoint, type FrameEndpointOptions } from './air/frame-endpoint';
 
 export interface CardOptions {
   readonly random?: RandomSource;
@@ -113,6 +114,11 @@ export class Card implements CardContext {
       appData: b2.appData,
       protInfo: b2.protInfo,
     };
+  }
+
+  /** The card's frame endpoint for the radio simulator (rf.md §10.3): the chip answering over the air. */
+  airEndpoint(options: FrameEndpointOptions = {}): CardFrameEndpoint {
+    return new CardFrameEndpoint(this, options);
   }
 
   /** The ATR presented over PC/SC (interop.md 3.2). */

@@ -14,3 +14,4 @@ export {
 export { personalise, diversifyingResolver, type KeyResolver } from './fs/personalise';
 export { cardImageFromProfile, manufactureFromProfile } from './factory';
 export { SeededRandom, SystemRandom, ListRandom, type RandomSource } from './random';
+export { CardFrameEndpoint, type AirCard, type FrameEndpointOptions } from './air/frame-endpoint';

@@ -73,18 +73,11 @@ class Session {
     rndA: Buffer,
     rndB: Buffer,
   ) {
-    const K = R.accessKey(suite, nodeKeys);
-    const bs = R.blockSize(suite);
-    this.challenge = R.cbcEnc(suite, K, Buffer.alloc(bs), rndB);
-    this.readerResponse = R.cbcEnc(
-      suite,
-      K,
-      R.lastBlock(suite, this.challenge),
-      Buffer.concat([rndA, R.rotl(rndB)]),
-    );
-    this.cardResponse = R.cbcEnc(suite, K, R.lastBlock(suite, this.readerResponse), R.rotl(rndA));
-    const halves = suite === '2k3des' && K.subarray(0, 8).equals(K.subarray(8, 16));
-    this.ks = R.smKeys(suite, R.sessionKey(suite, rndA, rndB, halves));
+    const t = R.threePass(suite, nodeKeys, rndA, rndB);
+    this.challenge = t.challenge;
+    this.readerResponse = t.readerResponse;
+    this.cardResponse = t.cardResponse;
+    this.ks = t.ks;
   }
   /** A command: clear part ‖ E(secret) ‖ MAC under the current CTR. */
   command(clear: Buffer, secret: Buffer = Buffer.alloc(0)): Buffer {

@@ -91,13 +91,17 @@ function pad2(x: Uint8Array, bs: number): Buffer {
 
 export { pad2 };
 
-/** ISO 9797-1 algorithm 3, padding 2: single-DES CBC with K, then D(K') and E(K) on the last block. */
-function retailMac(key: Uint8Array, msg: Uint8Array): Buffer {
+/**
+ * ISO 9797-1 algorithm 3: single-DES CBC with K, then D(K') and E(K) on the last block. Padding 2
+ * by default; `padded: true` takes a message that is already whole blocks (padding method 1 on it).
+ */
+export function retailMac(key: Uint8Array, msg: Uint8Array, padded = false): Buffer {
+  if (padded && msg.length % 8 !== 0) throw new RangeError('retailMac: message is not whole blocks');
   const k1 = B(key).subarray(0, 8);
   const k2 = B(key).subarray(8, 16);
   const k1k1 = Buffer.concat([k1, k1]);
   const k2k2 = Buffer.concat([k2, k2]);
-  const h = lastBlock('2k3des', cbcEnc('2k3des', k1k1, Buffer.alloc(8), pad2(msg, 8)));
+  const h = lastBlock('2k3des', cbcEnc('2k3des', k1k1, Buffer.alloc(8), padded ? msg : pad2(msg, 8)));
   const d = createDecipheriv('des-ede-ecb', k2k2, null);
   d.setAutoPadding(false);
   const h2 = Buffer.concat([d.update(h), d.final()]);
@@ -112,7 +116,7 @@ function dbl(x: Buffer): Buffer {
 }
 
 /** AES-CMAC (SP 800-38B). */
-function aesCmac(key: Uint8Array, msg: Uint8Array): Buffer {
+export function aesCmac(key: Uint8Array, msg: Uint8Array): Buffer {
   const l = ecbEnc('aes128', key, Buffer.alloc(16));
   const k1 = dbl(l);
   const k2 = dbl(k1);
@@ -139,4 +143,24 @@ export function iv(suite: RefSuite, ksEnc: Uint8Array, ctr: number): Buffer {
   const b = Buffer.alloc(blockSize(suite));
   b.writeUInt32BE(ctr, b.length - 4);
   return ecbEnc(suite, ksEnc, b);
+}
+
+/** The three messages of the 3-pass core and the SM keys it yields (security.md 3-4). */
+export function threePass(
+  suite: RefSuite,
+  nodeKeys: readonly Uint8Array[],
+  rndA: Buffer,
+  rndB: Buffer,
+): { challenge: Buffer; readerResponse: Buffer; cardResponse: Buffer; ks: { enc: Buffer; mac: Buffer } } {
+  const K = accessKey(suite, nodeKeys);
+  const challenge = cbcEnc(suite, K, Buffer.alloc(blockSize(suite)), rndB);
+  const readerResponse = cbcEnc(suite, K, lastBlock(suite, challenge), Buffer.concat([rndA, rotl(rndB)]));
+  const cardResponse = cbcEnc(suite, K, lastBlock(suite, readerResponse), rotl(rndA));
+  const halves = suite === '2k3des' && K.subarray(0, 8).equals(K.subarray(8, 16));
+  return {
+    challenge,
+    readerResponse,
+    cardResponse,
+    ks: smKeys(suite, sessionKey(suite, rndA, rndB, halves)),
+  };
 }
