@@ -121,7 +121,7 @@ export const EMONEY_APDUS: readonly ApduDeclaration[] = Object.freeze([
       ['WRONG_P1P2', 'P1 not 01-03 or P2 not 00'],
       ['WRONG_LENGTH', 'data not 15 bytes (17 for an overwrite)'],
     ],
-    notes: `${valueRefusals} 69E1 DUPLICATE_CHARGE_ID, 69E2 STALE_BALANCE (overwrite), 6901 INSUFFICIENT, 6902 OVER_MAX. The applet picks the execution ID: chargeId bytes 0-1 for add and subtract (+1 when that equals the stored one), the given one + 1 for an overwrite.`,
+    notes: `${valueRefusals} 69E1 DUPLICATE_CHARGE_ID, 69E2 STALE_BALANCE (overwrite), 6901 INSUFFICIENT, 6902 OVER_MAX. The applet picks the execution ID: add and subtract go through the area's cashback or decrement overlap of the purse when it has one, with chargeId bytes 0-1 as purse bytes 14-15 (the little-endian execution ID, so c0 ff reads back as FFC0; +1 when that equals the stored one), otherwise they are direct writes with the stored ID + 1; an overwrite carries the given one + 1.`,
   },
 ]);
 
