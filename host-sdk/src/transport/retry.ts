@@ -29,7 +29,8 @@ export interface RetryOptions {
 /** Up to `attempts` tries with a fixed or exponentially growing delay, for the listed error kinds. */
 export function retryPolicy(options: RetryOptions): RetryPolicy {
   const { attempts, delayMs, factor = 1, maxDelayMs = Number.POSITIVE_INFINITY } = options;
-  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer ≥ 1, got ${attempts}`);
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new RangeError(`attempts must be an integer ≥ 1, got ${attempts}`);
   if (!(delayMs >= 0)) throw new RangeError(`delayMs must be ≥ 0, got ${delayMs}`);
   if (!(factor >= 1)) throw new RangeError(`factor must be ≥ 1, got ${factor}`);
   const kinds = new Set(options.kinds ?? ['link-lost', 'timeout', 'transmission']);

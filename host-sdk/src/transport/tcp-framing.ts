@@ -21,10 +21,13 @@ export interface TcpMessage {
 export const TCP_MAX_PAYLOAD = 0xffff - 1;
 
 export function encodeTcpMessage(kind: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new RangeError(`kind must be a byte, got ${kind}`);
+  if (!Number.isInteger(kind) || kind < 0 || kind > 0xff)
+    throw new RangeError(`kind must be a byte, got ${kind}`);
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
   if (payload.length > TCP_MAX_PAYLOAD)
-    throw new RangeError(`payload of ${payload.length} bytes exceeds the ${TCP_MAX_PAYLOAD}-byte limit of the framing`);
+    throw new RangeError(
+      `payload of ${payload.length} bytes exceeds the ${TCP_MAX_PAYLOAD}-byte limit of the framing`,
+    );
   const n = payload.length + 1;
   const out = new Uint8Array(2 + n);
   out[0] = n >> 8;

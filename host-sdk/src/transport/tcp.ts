@@ -3,7 +3,13 @@
 // later one with `link-lost`. Exchanges are never re-sent (a secure command must not be: flows.md
 // 1.4); only establishing the connection follows the injected retry policy.
 import { Socket } from 'node:net';
-import { TCP_KIND, TcpFramingError, TcpMessageReader, encodeTcpMessage, type TcpMessage } from './tcp-framing';
+import {
+  TCP_KIND,
+  TcpFramingError,
+  TcpMessageReader,
+  encodeTcpMessage,
+  type TcpMessage,
+} from './tcp-framing';
 import { noRetry, realSleep, withRetry, type RetryPolicy, type Sleep } from './retry';
 import { TransportError, type Transport } from './transport';
 
@@ -38,14 +44,21 @@ export class TcpTransport implements Transport {
     private readonly timeoutMs: number,
   ) {
     this.description = `tcp:${host}:${port}`;
-    socket.on('data', (chunk: Uint8Array) => this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    socket.on('error', (e) => this.fail(new TransportError('link-lost', `connection to ${this.description} failed: ${e.message}`)));
-    socket.on('close', () => this.fail(new TransportError('link-lost', `${this.description} closed the connection`)));
+    socket.on('data', (chunk: Uint8Array) =>
+      this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+    );
+    socket.on('error', (e) =>
+      this.fail(new TransportError('link-lost', `connection to ${this.description} failed: ${e.message}`)),
+    );
+    socket.on('close', () =>
+      this.fail(new TransportError('link-lost', `${this.description} closed the connection`)),
+    );
   }
 
   /** Connects (retrying as `retry` says) and, unless `powerOn: false`, powers the card on. */
   static async connect(host: string, port: number, options: TcpTransportOptions = {}): Promise<TcpTransport> {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1-65535, got ${port}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new RangeError(`port must be 1-65535, got ${port}`);
     const timeoutMs = options.timeoutMs ?? 5000;
     const socket = await withRetry(
       options.retry ?? noRetry,
@@ -87,7 +100,8 @@ export class TcpTransport implements Transport {
 
   async powerOff(): Promise<void> {
     const r = await this.exchange(TCP_KIND.powerOff, new Uint8Array(0));
-    if (r.length !== 0) throw new TransportError('protocol', `power-off answered with ${r.length} unexpected bytes`);
+    if (r.length !== 0)
+      throw new TransportError('protocol', `power-off answered with ${r.length} unexpected bytes`);
     this.lastAtr = undefined;
   }
 
@@ -97,7 +111,8 @@ export class TcpTransport implements Transport {
   }
 
   close(): Promise<void> {
-    if (this.failure?.kind !== 'closed') this.failure = new TransportError('closed', 'the transport is closed');
+    if (this.failure?.kind !== 'closed')
+      this.failure = new TransportError('closed', 'the transport is closed');
     this.pending?.reject(this.failure);
     this.pending = undefined;
     return new Promise((resolve) => {
@@ -115,8 +130,12 @@ export class TcpTransport implements Transport {
         const timer = setTimeout(() => {
           this.pending = undefined;
           // The answer may still come later and would be taken for the next one's: the link is unusable.
-          this.fail(new TransportError('timeout', `${this.description} did not answer within ${this.timeoutMs} ms`));
-          reject(new TransportError('timeout', `${this.description} did not answer within ${this.timeoutMs} ms`));
+          this.fail(
+            new TransportError('timeout', `${this.description} did not answer within ${this.timeoutMs} ms`),
+          );
+          reject(
+            new TransportError('timeout', `${this.description} did not answer within ${this.timeoutMs} ms`),
+          );
         }, this.timeoutMs);
         this.pending = {
           kind,
@@ -150,12 +169,20 @@ export class TcpTransport implements Transport {
       const p = this.pending;
       this.pending = undefined;
       if (!p) {
-        this.fail(new TransportError('protocol', `${this.description} sent a message nobody asked for (kind ${m.kind})`));
+        this.fail(
+          new TransportError(
+            'protocol',
+            `${this.description} sent a message nobody asked for (kind ${m.kind})`,
+          ),
+        );
         this.socket.destroy();
         return;
       }
       if (m.kind !== p.kind) {
-        const e = new TransportError('protocol', `answer of kind ${hex2(m.kind)} to a message of kind ${hex2(p.kind)}`);
+        const e = new TransportError(
+          'protocol',
+          `answer of kind ${hex2(m.kind)} to a message of kind ${hex2(p.kind)}`,
+        );
         this.fail(e);
         this.socket.destroy();
         p.reject(e);
@@ -182,7 +209,9 @@ function connectSocket(host: string, port: number, timeoutMs: number): Promise<S
     const socket = new Socket();
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new TransportError('timeout', `connecting to tcp:${host}:${port} took longer than ${timeoutMs} ms`));
+      reject(
+        new TransportError('timeout', `connecting to tcp:${host}:${port} took longer than ${timeoutMs} ms`),
+      );
     }, timeoutMs);
     socket.once('error', (e) => {
       clearTimeout(timer);

@@ -1,9 +1,10 @@
 // `mica serve ...`: present a card image to other software (cli.md). Each adapter is its own module
 // (serve-tcp.ts, serve-vpcd.ts, ...) registered below.
 import type { Command } from 'commander';
+import { addServeTcp } from './serve-tcp';
 
 /** Adapters of `mica serve`; each adds one subcommand. */
-const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [];
+const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [addServeTcp];
 
 export function registerServe(program: Command): void {
   const serve = program

@@ -1,11 +1,17 @@
 // The registry of card-target schemes (cli.md "Card targets"). A plain path means sim:<path>.
 import { UsageError } from '../cli-error';
 import { openSim } from './sim';
+import { openScript } from './script';
+import { openTcp } from './tcp';
 import type { OpenedTarget, TargetOpener, TargetOptions } from './types';
 
 export type { OpenedTarget, TargetOptions } from './types';
 
-const OPENERS: ReadonlyMap<string, TargetOpener> = new Map<string, TargetOpener>([['sim', openSim]]);
+const OPENERS: ReadonlyMap<string, TargetOpener> = new Map<string, TargetOpener>([
+  ['sim', openSim],
+  ['tcp', openTcp],
+  ['script', openScript],
+]);
 
 /** Options that only a card in this process can honour. */
 const SIM_ONLY: ReadonlySet<string> = new Set(['sim', 'rf']);
