@@ -2,9 +2,10 @@
 // (serve-tcp.ts, serve-vpcd.ts, ...) registered below.
 import type { Command } from 'commander';
 import { addServeTcp } from './serve-tcp';
+import { registerServeVpcd } from './serve-vpcd';
 
 /** Adapters of `mica serve`; each adds one subcommand. */
-const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [addServeTcp];
+const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [registerServeVpcd, addServeTcp];
 
 export function registerServe(program: Command): void {
   const serve = program

@@ -1,6 +1,6 @@
 // The cards a vpcd link can present: a mica card image (saved at every power-off) and the echo card,
 // the trivial reference of the bench's round-trip row.
-import { Card } from '@mica/card-os/card';
+import type { Card } from '@mica/card-os/card';
 import type { Eeprom } from '@mica/card-os/hal/eeprom';
 import { saveImageFile } from '@mica/card-os/hal/image-file';
 import { InProcessTransport } from '@mica/host-sdk/transport/in-process';
