@@ -174,6 +174,35 @@ describe('mica serve vpcd', () => {
     expect(got.stdout.trim()).toBe(`1d07${IDM}000001${'22'.repeat(16)}`);
   }, 30_000);
 
+  it("meets the vpcd: target of mica apdu and mica felica (the SDK in vpcd's place)", async () => {
+    const img = join(dir, 'pair.img');
+    saveImageFile(img, cardImageFromProfile(profile));
+    const probe = createServer();
+    const port = await new Promise<number>((r) =>
+      probe.listen(0, '127.0.0.1', () => {
+        const a = probe.address();
+        r(typeof a === 'object' && a ? a.port : 0);
+      }),
+    );
+    await new Promise((r) => probe.close(r));
+    const card = mica(['serve', 'vpcd', img, '--port', String(port), '--retry-ms', '50']);
+    const output = (c: ChildProcess): Promise<string> => {
+      let out = '';
+      c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      return exited(c).then(() => out);
+    };
+    try {
+      const apdu = await output(mica(['apdu', `vpcd:${port}`, `00a4040007${EMONEY_AID}00`, 'ffca000000']));
+      expect(apdu).toBe(`6f098407${EMONEY_AID}9000\n${IDM.slice(2)}9000\n`);
+      // The card reconnects after the first session; a second one reads block 0 of 0009 by the bridge.
+      const felica = await output(mica(['felica', `vpcd:127.0.0.1:${port}`, `1006${IDM}010900018000`]));
+      expect(felica).toBe(`1d07${IDM}000001${'11'.repeat(16)}\n`);
+    } finally {
+      card.kill('SIGTERM');
+      await exited(card);
+    }
+  }, 30_000);
+
   it('exits 1 naming the address when no vpcd accepts within --connect-timeout-s', () => {
     const img = join(dir, 'timeout.img');
     saveImageFile(img, cardImageFromProfile(profile));

@@ -3,6 +3,8 @@ import { UsageError } from '../cli-error';
 import { openSim } from './sim';
 import { openScript } from './script';
 import { openTcp } from './tcp';
+import { openVpcd } from './vpcd';
+import { openPcsc } from './pcsc';
 import type { OpenedTarget, TargetOpener, TargetOptions } from './types';
 
 export type { OpenedTarget, TargetOptions } from './types';
@@ -11,6 +13,8 @@ const OPENERS: ReadonlyMap<string, TargetOpener> = new Map<string, TargetOpener>
   ['sim', openSim],
   ['tcp', openTcp],
   ['script', openScript],
+  ['vpcd', openVpcd],
+  ['pcsc', openPcsc],
 ]);
 
 /** Options that only a card in this process can honour. */
