@@ -2,7 +2,11 @@
 // JSON path, and nothing is written to a chip until the whole profile is valid.
 import { hexToBytes } from './hex';
 import { SUITE_NAMES, type CryptoSuiteCode } from './eeprom-records';
-import { parseCode } from './node-code';
+import { formatCode, parseCode } from './node-code';
+import { pinBlock } from './apdu/applet-commands';
+import { AID_MAX, AID_MIN, APPLET_KINDS } from './apdu/applet-kinds';
+import { CREDIT_SERVICES } from './apdu/bank-credit';
+import { pinCounterBlock, pinReferenceBlock } from './apdu/pin-blocks';
 
 export class ProfileError extends Error {
   override readonly name = 'ProfileError';
@@ -71,12 +75,28 @@ export interface ProfileChip {
   readonly iso14443: ProfileIso14443 | undefined;
 }
 
+/** A share grant (record 07h) made at personalisation: the applets of area `to` may read `service`. */
+export interface ProfileGrant {
+  readonly path: string;
+  readonly service: number;
+  readonly to: number;
+}
+
+/**
+ * `applets[].config`, per kind (the project's reading of cli.md's open `config` object):
+ * `grants` (every kind) lists services of the applet's area shared with another area; `pin` (credit)
+ * personalises the PIN service (area + 08h) and is turned into that service's `data` when parsed.
+ */
+export interface ProfileAppletConfig {
+  readonly grants: readonly ProfileGrant[];
+}
+
 export interface ProfileApplet {
   readonly path: string;
   readonly kind: string;
   readonly aid: Uint8Array;
   readonly area: number;
-  readonly config: Readonly<Record<string, unknown>>;
+  readonly config: ProfileAppletConfig;
 }
 
 export interface Profile {
@@ -278,18 +298,104 @@ export function parseProfile(json: unknown): Profile {
   });
   if (systems.length === 0) throw new ProfileError('$.systems', 'must list at least one system');
   if (systems.length > 16) throw new ProfileError('$.systems', 'a card holds at most 16 systems');
+  const pins = new Map<number, readonly Uint8Array[]>();
   const applets = arr(o['applets'], '$.applets').map((a, i) => {
     const path = `$.applets[${i}]`;
     const ao = obj(a, path);
     only(ao, path, ['kind', 'aid', 'area', 'config']);
     if (typeof ao['kind'] !== 'string') throw new ProfileError(`${path}.kind`, 'must be a string');
+    const kind = ao['kind'];
+    if (!(kind in APPLET_KINDS) || kind === 'card-manager')
+      throw new ProfileError(
+        `${path}.kind`,
+        `unknown applet kind "${kind}" (one of ${Object.keys(APPLET_KINDS)
+          .filter((k) => k !== 'card-manager')
+          .join(', ')})`,
+      );
+    const appletArea = code(ao['area'], `${path}.area`);
+    const c = ao['config'] === undefined ? {} : obj(ao['config'], `${path}.config`);
+    only(c, `${path}.config`, kind === 'credit' ? ['grants', 'pin'] : ['grants']);
+    if (c['pin'] !== undefined)
+      pins.set(appletArea + CREDIT_SERVICES.pin, pinData(c['pin'], `${path}.config.pin`));
+    const grants = arr(c['grants'], `${path}.config.grants`).map((g, j) => {
+      const gp = `${path}.config.grants[${j}]`;
+      const go = obj(g, gp);
+      only(go, gp, ['service', 'to']);
+      return { path: gp, service: code(go['service'], `${gp}.service`), to: code(go['to'], `${gp}.to`) };
+    });
+    const owner = systems.map((x) => findArea(x.areas, appletArea)).find((x) => x !== undefined);
+    if (!owner)
+      throw new ProfileError(`${path}.area`, `no system of the profile holds area ${formatCode(appletArea)}`);
+    for (const g of grants)
+      if (g.service < owner.code || g.service > owner.end)
+        throw new ProfileError(`${g.path}.service`, `${formatCode(g.service)} is not in the applet's area`);
     return {
       path,
-      kind: ao['kind'],
-      aid: hex(ao['aid'], `${path}.aid`),
-      area: code(ao['area'], `${path}.area`),
-      config: ao['config'] === undefined ? {} : obj(ao['config'], `${path}.config`),
+      kind,
+      aid: hex(ao['aid'], `${path}.aid`, AID_LENGTHS),
+      area: appletArea,
+      config: { grants },
     };
   });
-  return { chip: chip(o['chip']), issue, systems, applets };
+  const withPins =
+    pins.size === 0 ? systems : systems.map((s) => ({ ...s, areas: s.areas.map((a) => fillPins(a, pins)) }));
+  const missing = [...pins.keys()][0];
+  if (missing !== undefined)
+    throw new ProfileError(
+      `${applets.find((x) => x.area + CREDIT_SERVICES.pin === missing)?.path ?? '$.applets'}.config.pin`,
+      `needs the PIN service ${missing.toString(16).padStart(4, '0')} (the applet's area + 08h: a keyed random service of 2 or more blocks)`,
+    );
+  return { chip: chip(o['chip']), issue, systems: withPins, applets };
+}
+
+const AID_LENGTHS = Array.from({ length: AID_MAX - AID_MIN + 1 }, (_, i) => AID_MIN + i);
+
+function findArea(areas: readonly ProfileArea[], code: number): ProfileArea | undefined {
+  for (const a of areas) {
+    if (a.code === code) return a;
+    const inner = findArea(a.areas, code);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+/** `config.pin` → the PIN service's two blocks (apdu-specs pin-blocks): full counters, then PIN ‖ unblocking code. */
+function pinData(v: unknown, path: string): readonly Uint8Array[] {
+  const o = obj(v, path);
+  only(o, path, ['value', 'unblock', 'tries', 'unblockTries']);
+  const digits = (x: unknown, p: string): Uint8Array => {
+    if (typeof x !== 'string' || !/^[0-9]{4,12}$/.test(x))
+      throw new ProfileError(p, 'must be 4 to 12 decimal digits');
+    return pinBlock(x);
+  };
+  const tries = int(o['tries'] ?? 3, `${path}.tries`, 1, 15);
+  const unblockTries = int(o['unblockTries'] ?? 10, `${path}.unblockTries`, 1, 15);
+  return [
+    pinCounterBlock.encode({
+      pinTriesLeft: tries,
+      pinMaxTries: tries,
+      pukTriesLeft: unblockTries,
+      pukMaxTries: unblockTries,
+      reserved: new Uint8Array(12),
+    }),
+    pinReferenceBlock.encode({
+      pin: digits(o['value'], `${path}.value`),
+      puk: digits(o['unblock'], `${path}.unblock`),
+    }),
+  ];
+}
+
+/** Puts each PIN's blocks into its service as `data`, removing the entries it used from `pins`. */
+function fillPins(a: ProfileArea, pins: Map<number, readonly Uint8Array[]>): ProfileArea {
+  const services = a.services.map((s) => {
+    const data = pins.get(s.code);
+    if (!data) return s;
+    pins.delete(s.code);
+    if (!s.key || (s.code & 0x3c) !== 0x08 || (s.blocks ?? 0) < 2 || s.overlaps !== undefined)
+      throw new ProfileError(s.path, 'the PIN service must be a keyed random service of 2 or more blocks');
+    if (s.data.length > 0)
+      throw new ProfileError(`${s.path}.data`, 'the applet config gives this PIN service its data');
+    return { ...s, data };
+  });
+  return { ...a, services, areas: a.areas.map((x) => fillPins(x, pins)) };
 }

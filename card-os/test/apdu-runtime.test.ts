@@ -111,9 +111,13 @@ describe('firewall and sharing', () => {
     expect(bytesToHex(fw.readBlock(0x2008, 0))).toBe('5a'.repeat(16));
   });
 
-  it('a grant names one service for one area', () => {
+  it('a grant names one service for one area, never its own', () => {
     const card = fresh();
-    grantShare(card.fs, { system: 0, service: 0x2008, granteeArea: 0x2000 });
+    const before = imageHex(card);
+    expect(() => grantShare(card.fs, { system: 0, service: 0x2008, granteeArea: 0x2000 })).toThrow(
+      /service 2008 lies inside area 2000/,
+    );
+    expect(imageHex(card)).toBe(before);
     expect(selectAid(card, AID_A)).toBe(0x9000);
     expect(send(card, '00b0200800')).toBe(0x6982);
   });

@@ -13,6 +13,10 @@ import { issueProfile } from '../src/issuing/issuing-machine';
 import { LocalKeyHolder } from '../src/keys/local-key-holder';
 import { RemoteKeyHolder, keyHolderService } from '../src/keys/remote-key-holder';
 import { InProcessTransport } from '../src/transport/in-process';
+import { ApduClient } from '../src/apdu/apdu-client';
+import { LocalAppletKeys } from '../src/applets/applet-keys';
+import { CardManagerClient } from '../src/applets/card-manager-client';
+import { CreditClient } from '../src/applets/credit-client';
 
 const TK = '000102030405060708090a0b0c0d0e0f';
 const K = (v: number, hex: string) => ({ version: v, value: hexToBytes(hex.repeat(32 / hex.length)) });
@@ -57,6 +61,7 @@ function profileFor(suite: string, keyBytes: number): Profile {
                 key: key(4, '66'),
                 services: [{ code: '1008', blocks: 2, key: key(1, '77') }],
               },
+              { code: '2000', end: '27ff', capacity: 4, key: key(1, '99') },
             ],
           },
         ],
@@ -73,6 +78,19 @@ function profileFor(suite: string, keyBytes: number): Profile {
           },
         ],
       },
+    ],
+    // Installed through the card manager (AUTHENTICATE with the area key, diversified for 0000).
+    applets: [
+      {
+        kind: 'credit',
+        aid: 'a0000006ef435244',
+        area: '1000',
+        config: {
+          pin: { value: '2468', unblock: '13579135', tries: 4 },
+          grants: [{ service: '1008', to: '2000' }],
+        },
+      },
+      { kind: 'emoney', aid: 'a0000006ef454d', area: '0000' },
     ],
   });
 }
@@ -197,5 +215,44 @@ describe('secure session', () => {
     expect([outside.sf1, outside.sf2]).toEqual([1, 0xb1]);
     expect((await s.read([0x0090], [{ serviceIndex: 0, block: 0 }])).ok).toBe(true);
     await s.close();
+  });
+});
+
+describe('applets personalised by the issuing machine', () => {
+  const CREDIT = hexToBytes('a0000006ef435244');
+
+  async function issued(): Promise<{ card: Card; apdu: ApduClient; p: Profile }> {
+    const p = profileFor('2k3des', 16);
+    const card = await issueByCommands(p, '2k3des', p.chip.transportKey!);
+    return { card, apdu: new ApduClient(new InProcessTransport(card)), p };
+  }
+
+  it('the credit PIN comes from applets[].config.pin: 4 tries, the configured digits', async () => {
+    const { apdu } = await issued();
+    const credit = new CreditClient(apdu, CREDIT);
+    expect((await credit.select()).sw).toBe(0x9000);
+    expect((await credit.verify('1111')).sw).toBe(0x63c3);
+    expect((await credit.verify('2468')).sw).toBe(0x9000);
+  });
+
+  it('GRANT through the card manager: only the holder of the service area, never to its own area', async () => {
+    const { card, apdu } = await issued();
+    const manager = new CardManagerClient(apdu);
+    expect((await manager.select()).sw).toBe(0x9000);
+    const area1000 = new LocalAppletKeys(
+      '2k3des',
+      [{ code: 0x1000, key: hexToBytes('66'.repeat(16)) }],
+      rng(),
+    );
+    expect((await manager.authenticate(area1000, 0)).ok).toBe(true);
+    const before = card.eeprom.snapshot();
+    expect((await manager.grant(0x1008, 0x1000)).sw).toBe(0x6a80);
+    expect((await manager.grant(0x0009, 0x2000)).sw).toBe(0x6982);
+    expect((await manager.grant(0x1048, 0x2000)).sw).toBe(0x6a88);
+    expect((await manager.grant(0x1008, 0x3000)).sw).toBe(0x6a88);
+    expect(card.eeprom.snapshot()).toEqual(before);
+    expect((await manager.grant(0x1008, 0x0000)).sw).toBe(0x6a80);
+    expect((await manager.grant(0x1008, 0x2000)).sw).toBe(0x9000);
+    expect(() => manager.grant(0x10000, 0x2000)).toThrow(RangeError);
   });
 });

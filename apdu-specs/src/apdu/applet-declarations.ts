@@ -157,4 +157,31 @@ export const APPLET_APDUS: readonly ApduDeclaration[] = Object.freeze([
       ['REFERENCED_DATA_NOT_FOUND', 'no applet with this AID'],
     ],
   },
+  {
+    name: 'GRANT (card manager)',
+    cla: sm,
+    ins: CARD_MANAGER.insGrant,
+    p1: '00',
+    p2: '00',
+    data: [
+      {
+        name: 'service',
+        size: '2',
+        doc: 'the shared service, big-endian; inside an area named in the session',
+      },
+      { name: 'grantee area', size: '2', doc: 'the area whose applets may read it, big-endian; same system' },
+    ],
+    le: '00 (the SM answer)',
+    response: [],
+    statusWords: [
+      ['OK', 'granted (record 07h); the grantee applets read the service through the firewall'],
+      ['SECURITY_STATUS', "no session, plain CLA, or the session does not name the service's area"],
+      ['SM_DATA_INCORRECT', 'a missing or wrong DO or MAC; the session ends'],
+      ['REFERENCED_DATA_NOT_FOUND', 'no such service or grantee area'],
+      ['WRONG_DATA', 'the service lies inside the grantee area'],
+      ['WRONG_LENGTH', 'data not 4 bytes'],
+      ['NOT_ENOUGH_MEMORY', 'no room for the record'],
+    ],
+    notes: 'Deleting the applet that owns the service revokes its grants (record type 87h).',
+  },
 ]);

@@ -54,6 +54,10 @@ export const CARD_MANAGER = Object.freeze({
   cla: 0x80,
   insInstall: 0xe6,
   insDelete: 0xe4,
+  /** GRANT: a share grant (record 07h); GlobalPlatform's STORE DATA code, the card manager's one other store. */
+  insGrant: 0xe2,
+  /** GRANT data: service code ‖ grantee area code, both big-endian. */
+  grantLength: 4,
 } as const);
 
 /** 6A89: the AID is already in use (ISO/IEC 7816-4 "file already exists"). */

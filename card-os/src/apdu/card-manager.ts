@@ -7,7 +7,7 @@ import type { PlainCommand } from '@mica/apdu-specs/apdu/secure-messaging';
 import { SW } from '@mica/apdu-specs/apdu/status-words';
 import { ROOT_AREA } from '@mica/apdu-specs/node-code';
 import { SF2 } from '@mica/apdu-specs/status-flags';
-import { appletRegistry, deleteApplet, registerApplet } from '../fs/applet-registry';
+import { appletRegistry, deleteApplet, grantShare, registerApplet } from '../fs/applet-registry';
 import { FsError } from '../fs/fs-error';
 import type { FileSystem } from '../fs/fs';
 import { ok, type Applet, type ApduResponse, type AppletContext } from './applet';
@@ -47,13 +47,20 @@ export class CardManager implements Applet {
   process(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
     if (this.auth.handles(apdu)) return this.auth.process(apdu, ctx);
     if ((apdu.cla & 0x80) === 0) throw new IsoError(SW.INS_NOT_SUPPORTED);
-    if (apdu.ins !== CARD_MANAGER.insInstall && apdu.ins !== CARD_MANAGER.insDelete)
-      throw new IsoError(SW.INS_NOT_SUPPORTED);
+    const handler = this.handlers.get(apdu.ins);
+    if (!handler) throw new IsoError(SW.INS_NOT_SUPPORTED);
     if (!isSecureMessaging(apdu.cla)) throw new IsoError(SW.SECURITY_STATUS);
-    return this.auth.protect(apdu, ctx, (cmd, s) =>
-      cmd.ins === CARD_MANAGER.insInstall ? this.install(cmd, s, ctx) : this.delete(cmd, s, ctx),
-    );
+    return this.auth.protect(apdu, ctx, (cmd, s) => handler(cmd, s, ctx));
   }
+
+  private readonly handlers = new Map<
+    number,
+    (cmd: PlainCommand, s: ApduSession, ctx: AppletContext) => ApduResponse
+  >([
+    [CARD_MANAGER.insInstall, (cmd, s, ctx) => this.install(cmd, s, ctx)],
+    [CARD_MANAGER.insDelete, (cmd, s, ctx) => this.delete(cmd, s, ctx)],
+    [CARD_MANAGER.insGrant, (cmd, s, ctx) => this.grant(cmd, s, ctx)],
+  ]);
 
   private install(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
     const d = cmd.data;
@@ -69,6 +76,35 @@ export class CardManager implements Applet {
       throw new IsoError(SW_AID_EXISTS);
     try {
       registerApplet(ctx.card.fs, { kind, system: s.system, area, aid });
+    } catch (e) {
+      fsToIso(e);
+    }
+    return ok();
+  }
+
+  /**
+   * GRANT: the applets of the grantee area may read `service`. The session must name an area that
+   * holds the service (its owner or an ancestor): only the service's key holder shares it.
+   */
+  private grant(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
+    if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
+    const d = cmd.data;
+    if (d.length !== CARD_MANAGER.grantLength) throw new IsoError(SW.WRONG_LENGTH);
+    const service = (d[0]! << 8) | d[1]!;
+    const grantee = (d[2]! << 8) | d[3]!;
+    const view = ctx.card.fs.system(s.system);
+    const node = view?.byCode.get(service);
+    const area = view?.byCode.get(grantee);
+    if (!node || node.kind !== 'service' || !area || area.kind !== 'area')
+      throw new IsoError(SW.REFERENCED_DATA_NOT_FOUND);
+    if (service >= area.code && service <= area.end) throw new IsoError(SW.WRONG_DATA);
+    const holds = s.nodes.some((code) => {
+      const a = view?.byCode.get(code);
+      return a?.kind === 'area' && service >= a.code && service <= a.end;
+    });
+    if (!holds) throw new IsoError(SW.SECURITY_STATUS);
+    try {
+      grantShare(ctx.card.fs, { system: s.system, service, granteeArea: grantee });
     } catch (e) {
       fsToIso(e);
     }

@@ -204,10 +204,14 @@ export function grantShare(
   fs: FileSystem,
   g: { readonly system: number; readonly service: number; readonly granteeArea: number },
 ): CommitResult {
-  areaOf(fs, g.system, g.granteeArea);
+  const grantee = areaOf(fs, g.system, g.granteeArea);
   const svc = fs.system(g.system)?.byCode.get(g.service);
   if (!svc || svc.kind !== 'service')
     throw new FsError(SF2.NO_SUCH_NODE, `service ${formatCode(g.service)} does not exist`);
+  if (g.service >= grantee.code && g.service <= grantee.end)
+    throw new RangeError(
+      `service ${formatCode(g.service)} lies inside area ${formatCode(g.granteeArea)}: nothing to share`,
+    );
   const tx = new BlockTx(fs.eeprom);
   const at = allocateSystemBlocks(fs, tx, 1);
   tx.write(

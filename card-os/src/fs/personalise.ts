@@ -26,7 +26,7 @@ import {
   type NewKey,
 } from './issue-ops';
 import { pushCyclicRecord, serviceBlockAddress } from './service-data';
-import { registerApplet } from './applet-registry';
+import { grantShare, registerApplet } from './applet-registry';
 
 /** Turns a profile key into the stored key: `value` as is, `master` diversified for the card (IDm of its system). */
 export type KeyResolver = (
@@ -107,6 +107,12 @@ function run(fs: FileSystem, profile: Profile, resolveKey: KeyResolver): void {
         aid: a.aid,
       }),
     );
+    // The parser checked that each granted service lies in the applet's area.
+    for (const g of a.config.grants) {
+      step(g.path, () =>
+        grantShare(fs, { system: view.system.number, service: g.service, granteeArea: g.to }),
+      );
+    }
   }
 }
 

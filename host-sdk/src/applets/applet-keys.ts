@@ -33,14 +33,17 @@ export class LocalAppletKeys {
       throw new RangeError(`1-${AUTHENTICATE.maxNodes} nodes`);
   }
 
-  /** Runs both AUTHENTICATE commands on the selected applet of `client`'s channel. */
-  async authenticate(client: ApduClient): Promise<AppletAuthResult> {
+  /**
+   * Runs both AUTHENTICATE commands on the selected applet of `client`'s channel. `p2` of the first
+   * part is 00, or the system number for the card manager.
+   */
+  async authenticate(client: ApduClient, p2 = 0): Promise<AppletAuthResult> {
     const data = Uint8Array.of(this.nodes.length, ...this.nodes.flatMap((n) => [n.code >> 8, n.code & 0xff]));
     const first = await client.send({
       cla: AUTHENTICATE.cla,
       ins: AUTHENTICATE.ins,
       p1: 0,
-      p2: 0,
+      p2,
       data,
       ne: 256,
     });

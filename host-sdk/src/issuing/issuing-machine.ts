@@ -16,6 +16,9 @@ import type { FelicaClient } from '../felica/client';
 import { SecureFelicaSession } from '../felica/secure-session';
 import { LocalKeyHolder, type HeldKey, type RandomBytes } from '../keys/local-key-holder';
 import type { StatusResult } from '../felica/responses';
+import { ApduClient } from '../apdu/apdu-client';
+import { LocalAppletKeys } from '../applets/applet-keys';
+import { CardManagerClient } from '../applets/card-manager-client';
 
 export class IssuanceError extends Error {
   override readonly name = 'IssuanceError';
@@ -122,6 +125,48 @@ export async function issueProfile(
       await z.close();
     }
     await issueSystem(client, holder, suite, s);
+  }
+  if (profile.applets.length > 0) await installApplets(client, holder, suite, profile, idm0, options.random);
+}
+
+/** The area of `code` somewhere below the system's areas. */
+function holdsArea(areas: readonly ProfileArea[], code: number): boolean {
+  return areas.some((a) => a.code === code || holdsArea(a.areas, code));
+}
+
+/**
+ * Applets last, as in the factory path: for each, the card manager is authenticated with the key of the
+ * applet's area (P2 = the number of the first system holding it), INSTALLs it, then GRANTs its shares.
+ */
+async function installApplets(
+  client: FelicaClient,
+  holder: LocalKeyHolder,
+  suite: Suite,
+  profile: Profile,
+  idm0: Uint8Array,
+  random: RandomBytes,
+): Promise<void> {
+  const manager = new CardManagerClient(new ApduClient(client.transport));
+  for (const a of profile.applets) {
+    const system = profile.systems.findIndex((s) => holdsArea(s.areas, a.area));
+    const s = profile.systems[system];
+    if (!s) throw new IssuanceError(`${a.path}.area`, 'no system of the profile holds this area');
+    const idm = idm0.slice();
+    idm[0] = (idm[0]! & 0x0f) | (system << 4);
+    const keys = new LocalAppletKeys(
+      suite.name,
+      [{ code: a.area, key: holder.keyFor(suite, idm, s.systemCode, a.area) }],
+      random,
+    );
+    const sw = (r: { readonly sw: number }, path: string): void => {
+      if (r.sw !== 0x9000)
+        throw new IssuanceError(path, `refused with SW ${r.sw.toString(16).padStart(4, '0')}`);
+    };
+    sw(await manager.select(), `${a.path} (SELECT card manager)`);
+    const auth = await manager.authenticate(keys, system);
+    if (!auth.ok) sw(auth, `${a.path} (AUTHENTICATE)`);
+    sw(await manager.install(a.kind, a.area, a.aid), a.path);
+    for (const g of a.config.grants) sw(await manager.grant(g.service, g.to), g.path);
   }
 }
 
