@@ -1,9 +1,19 @@
 // Generates test-vectors/apdu-transcript-secure.json ONCE with the independent implementation in
 // tools/src/independent (not with the code under test): AUTHENTICATE and ISO 7816-4 secure messaging
-// (security.md 6) with every cryptographic command of the e-money, settlement, bank and credit applets,
-// their value-rule refusals inside SM, a tampered MAC (6988) and the PIN proof of the credit applet.
+// (security.md 6) with every cryptographic command of the e-money, settlement, bank and credit applets
+// and of the card manager, their refusals inside SM, a tampered MAC (6988), the PIN commands, the credit
+// key pair (Ed25519 / X25519 / ECIES by node:crypto) and the bank-to-credit share and transfer.
 // Expected answers follow apdu-specs/REFERENCE.md and flows.md 1.4 (log record), read by hand.
 // Run: node --import tsx tools/scripts/gen-secure-apdu-vectors.ts > test-vectors/apdu-transcript-secure.json
+import {
+  createCipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  sign as cryptoSign,
+  type KeyObject,
+} from 'node:crypto';
 import * as R from '../src/independent/ref-crypto';
 import { apdu, RefApduSession } from '../src/independent/ref-sm';
 
@@ -446,10 +456,290 @@ function creditVector(): unknown {
   };
 }
 
+/** DER prefixes of PKCS #8 private keys for a raw 32-byte Ed25519 seed and X25519 scalar (RFC 8410). */
+const ED25519_PKCS8 = x('302e020100300506032b657004220420');
+const X25519_PKCS8 = x('302e020100300506032b656e04220420');
+const edKey = (seed: Buffer): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
+const xKey = (scalar: Buffer): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([X25519_PKCS8, scalar]), format: 'der', type: 'pkcs8' });
+const rawPublic = (k: KeyObject): Buffer =>
+  createPublicKey(k).export({ format: 'der', type: 'spki' }).subarray(-32) as Buffer;
+
+/** flows.md 1.5 ECIES: ephemeral X25519, HKDF-SHA256 (salt ephPub ‖ recipientPub, info mica-ecies-v1 ‖ context), AES-256-GCM. */
+function eciesSeal(recipient: Buffer, ephScalar: Buffer, context: Buffer, plaintext: Buffer): Buffer {
+  const eph = xKey(ephScalar);
+  const ephPub = rawPublic(eph);
+  const recipientKey = createPublicKey({
+    key: Buffer.concat([x('302a300506032b656e032100'), recipient]),
+    format: 'der',
+    type: 'spki',
+  });
+  const shared = diffieHellman({ privateKey: eph, publicKey: recipientKey });
+  const okm = Buffer.from(
+    hkdfSync(
+      'sha256',
+      shared,
+      Buffer.concat([ephPub, recipient]),
+      Buffer.concat([Buffer.from('mica-ecies-v1'), context]),
+      44,
+    ),
+  );
+  const c = createCipheriv('aes-256-gcm', okm.subarray(0, 32), okm.subarray(32, 44));
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return Buffer.concat([ephPub, ct, c.getAuthTag()]);
+}
+
+function creditKeyPairVector(): unknown {
+  const suite: R.RefSuite = '2k3des';
+  const AID = 'a0000006ef435244';
+  const k = { area: x('404142434445464748494a4b4c4d4e4f'), pin: key(suite, 0x50), pair: key(suite, 0x90) };
+  const profile = {
+    chip: { blocks: 512 },
+    systems: [
+      {
+        systemCode: '12fc',
+        areas: [
+          {
+            code: '0000',
+            end: 'fffe',
+            capacity: 100,
+            key: kv(x('00112233445566778899aabbccddeeff')),
+            areas: [
+              {
+                code: '4000',
+                end: '47ff',
+                capacity: 20,
+                key: kv(k.area),
+                services: [
+                  { code: '4008', blocks: 2, key: kv(k.pin) },
+                  { code: '4108', blocks: 4, key: kv(k.pair) },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    applets: [
+      { kind: 'credit', aid: AID, area: '4000', config: { pin: { value: '2468', unblock: '13579135' } } },
+    ],
+  };
+  const rndA = rnd(suite, 0x51);
+  const rndB = rnd(suite, 0x61);
+  const secret = Buffer.alloc(64).map((_, i) => (0x21 * i + 7) & 0xff) as Buffer;
+  const ed = edKey(secret.subarray(0, 32));
+  const xk = xKey(secret.subarray(32));
+  const s = new RefApduSession(suite, [k.area, k.pair], rndA, rndB);
+  const t = new Transcript();
+  t.add(select(AID), fci(AID));
+  t.authenticate(s, [0x4000, 0x4108]);
+  const message = Buffer.from('mica: sign this token request', 'ascii');
+  t.sm(s, [0x80, 0x2a, 0x9e, 0x9a], message, Buffer.alloc(0), 0x6985);
+  t.sm(s, [0x80, 0x46, 0, 0], Buffer.alloc(0), Buffer.concat([rawPublic(ed), rawPublic(xk)]));
+  t.sm(s, [0x80, 0x46, 0, 0], Buffer.alloc(0), Buffer.alloc(0), 0x6985);
+  t.sm(s, [0x80, 0x2a, 0x9e, 0x9a], message, cryptoSign(null, message, ed));
+  t.sm(s, [0x80, 0x2a, 0x9e, 0x9a], Buffer.alloc(0), Buffer.alloc(0), 0x6700);
+  const context = Buffer.from('token', 'ascii');
+  const plaintext = Buffer.from('the envelope key, 32 bytes long!', 'ascii');
+  const sealed = eciesSeal(rawPublic(xk), Buffer.alloc(32, 0x77), context, plaintext);
+  const decryptData = (body: Buffer): Buffer => Buffer.concat([Buffer.from([context.length]), context, body]);
+  t.sm(s, [0x80, 0x2a, 0x80, 0x86], decryptData(sealed), plaintext);
+  const bad = Buffer.from(sealed);
+  bad[bad.length - 1]! ^= 0x80;
+  t.sm(s, [0x80, 0x2a, 0x80, 0x86], decryptData(bad), Buffer.alloc(0), 0x6a80);
+  // The PIN service of the profile's config.pin (2468, unblocking code 13579135, 3 and 10 tries).
+  const pinBlock = (digits: string): Buffer => x(`2${digits.length.toString(16)}${digits}`.padEnd(16, 'f'));
+  const plain = (ins: number, p1: number, data: Buffer): Buffer =>
+    apdu([0x00, ins, p1, 0x80], data, undefined);
+  t.sw(plain(0x24, 0, Buffer.concat([pinBlock('1111'), pinBlock('8642')])), 0x63c2);
+  t.sw(plain(0x24, 0, Buffer.concat([pinBlock('2468'), pinBlock('8642')])), SW_OK);
+  t.sw(plain(0x20, 0, pinBlock('2468')), 0x63c2);
+  t.sw(plain(0x20, 0, pinBlock('2468')), 0x63c1);
+  t.sw(plain(0x20, 0, pinBlock('2468')), 0x63c0);
+  t.sw(plain(0x20, 0, pinBlock('8642')), 0x6983);
+  t.sw(plain(0x2c, 1, pinBlock('99999999')), 0x63c9);
+  t.sw(plain(0x2c, 0, Buffer.concat([pinBlock('13579135'), pinBlock('1357')])), SW_OK);
+  t.sw(plain(0x20, 0, pinBlock('1357')), SW_OK);
+  return {
+    id: 'credit-keypair-pin-2k3des',
+    note: 'AUTHENTICATE over area 4000 and the key-pair service 4108; SIGN before a key pair → 6985; GENERATE KEY PAIR from 64 card random bytes (Ed25519 seed ‖ X25519 scalar) answers both public keys; again → 6985; SIGN = Ed25519 (RFC 8032); no message → 6700; DECRYPT of a flows.md 1.5 ECIES envelope (context "token"), a flipped tag → 6A80; then the PIN of config.pin: CHANGE REFERENCE DATA (wrong current 63C2, right 9000), three wrong VERIFYs to 6983, RESET RETRY COUNTER with a wrong unblocking code 63C9 and the right one with a new PIN. Expected keys and signature by node:crypto',
+    profile,
+    cardRandom: [h(rndB), h(secret)],
+    exchanges: t.ex,
+  };
+}
+
+function bankTransferVector(): unknown {
+  const suite: R.RefSuite = '2k3des';
+  const BANK = 'a0000006ef42414e4b';
+  const CREDIT = 'a0000006ef435244';
+  const k = {
+    bank: x('101112131415161718191a1b1c1d1e1f'),
+    bankStore: x('303132333435363738393a3b3c3d3e3f'),
+    credit: x('404142434445464748494a4b4c4d4e4f'),
+    creditStore: x('707172737475767778797a7b7c7d7e7f'),
+    marks: x('808182838485868788898a8b8c8d8e8f'),
+  };
+  const profile = {
+    chip: { blocks: 1024 },
+    systems: [
+      {
+        systemCode: '12fc',
+        areas: [
+          {
+            code: '0000',
+            end: 'fffe',
+            capacity: 200,
+            key: kv(x('00112233445566778899aabbccddeeff')),
+            areas: [
+              {
+                code: '3000',
+                end: '37ff',
+                capacity: 40,
+                key: kv(k.bank),
+                services: [{ code: '3048', blocks: 19, key: kv(k.bankStore) }],
+              },
+              {
+                code: '4000',
+                end: '47ff',
+                capacity: 40,
+                key: kv(k.credit),
+                services: [
+                  { code: '4088', blocks: 19, key: kv(k.creditStore) },
+                  { code: '40c8', blocks: 1, key: kv(k.marks) },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    applets: [
+      { kind: 'bank', aid: BANK, area: '3000', config: { grants: [{ service: '3048', to: '4000' }] } },
+      { kind: 'credit', aid: CREDIT, area: '4000' },
+    ],
+  };
+  const rndA = rnd(suite, 0x13);
+  const rndB1 = rnd(suite, 0x23);
+  const rndB2 = rnd(suite, 0x33);
+  const b = new RefApduSession(suite, [k.bank, k.bankStore], rndA, rndB1);
+  const c = new RefApduSession(suite, [k.credit, k.creditStore, k.marks], rndA, rndB2);
+  const t = new Transcript();
+  const env = envelope(0x60, 48);
+  t.add(select(BANK), fci(BANK));
+  t.authenticate(b, [0x3000, 0x3048]);
+  t.sm(b, [0x80, 0xe2, 0, 0], putToken(8000, TOKEN_A, 9000, env), Buffer.from([0]));
+  t.sm(b, [0x80, 0xe2, 0, 0], putToken(8000, TOKEN_A, 9000, env), Buffer.from([0]));
+  // Fig. 14 share: the credit applet reads the bank store through the grant (LIST / GET with P2 01).
+  t.add(select(CREDIT), fci(CREDIT));
+  t.authenticate(c, [0x4000, 0x4088, 0x40c8]);
+  t.sm(c, [0x80, 0xe8, 0, 1], Buffer.alloc(0), listEntry(0, 1, TOKEN_A, 9000));
+  t.sm(c, [0x80, 0xea, 0, 1], Buffer.alloc(0), env);
+  t.sm(c, [0x80, 0xe8, 0, 0], Buffer.alloc(0), Buffer.alloc(0));
+  // Fig. 14 transfer, from the bank applet: the token moves to the credit store in one commit.
+  const b2 = new RefApduSession(suite, [k.bank, k.bankStore], rndA, rnd(suite, 0x43));
+  t.add(select(BANK), fci(BANK));
+  t.authenticate(b2, [0x3000, 0x3048]);
+  t.sm(b2, [0x80, 0xec, 0, 0], Buffer.alloc(0), Buffer.from([0]));
+  t.sm(b2, [0x80, 0xe8, 0, 0], Buffer.alloc(0), Buffer.alloc(0));
+  t.sm(b2, [0x80, 0xec, 0, 0], Buffer.alloc(0), Buffer.alloc(0), 0x6a88);
+  t.sm(b2, [0x80, 0xec, 1, 0], Buffer.alloc(0), Buffer.alloc(0), 0x6a86);
+  const c2 = new RefApduSession(suite, [k.credit, k.creditStore, k.marks], rndA, rnd(suite, 0x53));
+  t.add(select(CREDIT), fci(CREDIT));
+  t.authenticate(c2, [0x4000, 0x4088, 0x40c8]);
+  t.sm(c2, [0x80, 0xe8, 0, 0], Buffer.alloc(0), listEntry(0, 1, TOKEN_A, 9000));
+  t.sm(c2, [0x80, 0xee, 0, 0], TOKEN_A, Buffer.alloc(0), SW_OK, null);
+  t.sm(c2, [0x80, 0xe8, 0, 0], Buffer.alloc(0), listEntry(0, 2, TOKEN_A, 9000));
+  t.sm(c2, [0x80, 0xea, 0, 0], Buffer.alloc(0), env);
+  return {
+    id: 'bank-credit-transfer-2k3des',
+    note: 'The bank applet grants its token store 3048 to the credit area (profile applets[].config.grants): the credit applet LISTs and GETs the bank token with P2 01 (share), its own store is empty; TRANSFER TOKEN moves it (bank store empty, a second TRANSFER 6A88, slot 1 6A86); the credit applet then holds it, MARK TOKEN USED sets state 02',
+    profile,
+    cardRandom: [h(rndB1), h(rndB2), h(rnd(suite, 0x43)), h(rnd(suite, 0x53))],
+    exchanges: t.ex,
+  };
+}
+
+function cardManagerVector(): unknown {
+  const suite: R.RefSuite = '2k3des';
+  const CM = 'a0000006ef434d';
+  const EMONEY = 'a0000006ef454d';
+  const area = x('0f0e0d0c0b0a09080706050403020100');
+  const profile = {
+    chip: { blocks: 512 },
+    systems: [
+      {
+        systemCode: '12fc',
+        areas: [
+          {
+            code: '0000',
+            end: 'fffe',
+            capacity: 100,
+            key: kv(x('00112233445566778899aabbccddeeff')),
+            areas: [
+              {
+                code: '1000',
+                end: '17ff',
+                capacity: 20,
+                key: kv(area),
+                services: [
+                  { code: '118c', blocks: 4, key: kv(area) },
+                  { code: '1050', key: kv(area), purse: { balance: 700, log: '118c' } },
+                ],
+              },
+              { code: '2000', end: '27ff', capacity: 4, key: kv(key(suite, 0x20)) },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const rndA = rnd(suite, 0x15);
+  const rndB1 = rnd(suite, 0x25);
+  const rndB2 = rnd(suite, 0x35);
+  const rndB3 = rnd(suite, 0x45);
+  const m = new RefApduSession(suite, [area], rndA, rndB1);
+  const t = new Transcript();
+  const install = (kind: number, code: number, aid: string): Buffer =>
+    Buffer.concat([Buffer.from([kind]), be16(code), Buffer.from([x(aid).length]), x(aid)]);
+  t.add(select(CM), fci(CM));
+  t.add(select(EMONEY), be16(0x6a82));
+  t.add(select(CM), fci(CM));
+  t.authenticate(m, [0x1000]);
+  t.sm(m, [0x80, 0xe6, 0, 0], install(0x33, 0x1000, EMONEY), Buffer.alloc(0), SW_OK, null);
+  t.sm(m, [0x80, 0xe6, 0, 0], install(0x33, 0x1000, EMONEY), Buffer.alloc(0), 0x6a89, null);
+  t.sm(m, [0x80, 0xe6, 0, 0], install(0x01, 0x1000, 'a0000006ef0101'), Buffer.alloc(0), 0x6a80, null);
+  t.sm(m, [0x80, 0xe6, 0, 0], install(0x33, 0x2000, 'a0000006ef0202'), Buffer.alloc(0), 0x6982, null);
+  t.sm(m, [0x80, 0xe2, 0, 0], Buffer.concat([be16(0x118c), be16(0x1000)]), Buffer.alloc(0), 0x6a80, null);
+  t.sm(m, [0x80, 0xe2, 0, 0], Buffer.concat([be16(0x118c), be16(0x2000)]), Buffer.alloc(0), SW_OK, null);
+  t.sm(m, [0x80, 0xe2, 0, 0], be16(0x118c), Buffer.alloc(0), 0x6700, null);
+  // The installed applet answers; its session needs its own AUTHENTICATE.
+  t.add(select(EMONEY), fci(EMONEY));
+  const e = new RefApduSession(suite, [area, area, area], rndA, rndB2);
+  t.authenticate(e, [0x1000, 0x1050, 0x118c]);
+  t.sm(e, [0x80, 0x5c, 0, 0], Buffer.alloc(0), Buffer.concat([be32(700), be16(0)]));
+  // DELETE needs a card-manager session to the applet's area.
+  t.add(select(CM), fci(CM));
+  t.sw(apdu([0x8c, 0xe4, 0, 0], x('970100 8e08 0000000000000000'), 0), 0x6982);
+  const m2 = new RefApduSession(suite, [area], rndA, rndB3);
+  t.authenticate(m2, [0x1000]);
+  t.sm(m2, [0x80, 0xe4, 0, 0], x(EMONEY), Buffer.alloc(0), SW_OK, null);
+  t.sm(m2, [0x80, 0xe4, 0, 0], x(EMONEY), Buffer.alloc(0), 0x6a88, null);
+  t.add(select(EMONEY), be16(0x6a82));
+  return {
+    id: 'card-manager-2k3des',
+    note: 'The card manager (AUTHENTICATE P2 = system 0 with the key of area 1000): INSTALL an e-money applet (9000), the same AID (6A89), kind 01 (6A80), an area outside the session (6982); GRANT of log 118c to its own area (6A80), to area 2000 (9000), 2 data bytes (6700); the new applet SELECTs and answers GET BALANCE in its own session; DELETE without a session 6982, with one 9000, again 6A88; SELECT then 6A82',
+    profile,
+    cardRandom: [h(rndB1), h(rndB2), h(rndB3)],
+    exchanges: t.ex,
+  };
+}
+
 const file = {
   kind: 'apdu-transcript',
   description:
-    'The applets under AUTHENTICATE and ISO 7816-4 secure messaging (security.md 6): e-money (2K3DES, 3K3DES, AES-128), settlement, bank and credit, with value-rule refusals inside SM and tampered MACs',
+    'The applets and the card manager under AUTHENTICATE and ISO 7816-4 secure messaging (security.md 6): e-money (2K3DES, 3K3DES, AES-128), settlement, bank, credit (PIN proof, PIN commands, key pair, SIGN, DECRYPT), the bank-to-credit share and transfer, INSTALL / GRANT / DELETE, with refusals inside SM and tampered MACs',
   source:
     "mica's own scheme; generated once by tools/scripts/gen-secure-apdu-vectors.ts with the independent implementation tools/src/independent (ref-crypto.ts, ref-sm.ts on node:crypto), not by the code under test",
   vectors: [
@@ -459,6 +749,9 @@ const file = {
     settlementVector(),
     bankVector(),
     creditVector(),
+    creditKeyPairVector(),
+    bankTransferVector(),
+    cardManagerVector(),
   ],
 };
 process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);

@@ -12,6 +12,7 @@ import { ListRandom } from '@mica/card-os/random';
 import { ApduClient } from '@mica/host-sdk/apdu/apdu-client';
 import { LocalAppletKeys } from '@mica/host-sdk/applets/applet-keys';
 import { BankClient } from '@mica/host-sdk/applets/bank-client';
+import { CardManagerClient } from '@mica/host-sdk/applets/card-manager-client';
 import { CreditClient } from '@mica/host-sdk/applets/credit-client';
 import { EmoneyClient } from '@mica/host-sdk/applets/emoney-client';
 import { SettlementClient } from '@mica/host-sdk/applets/settlement-client';
@@ -26,7 +27,7 @@ interface Vec {
   id: string;
   profile: {
     chip: { suite?: string };
-    systems: { areas: { areas: { code: string; key: { value: string }; services: Service[] }[] }[] }[];
+    systems: { areas: { areas: { code: string; key: { value: string }; services?: Service[] }[] }[] }[];
   };
   cardRandom: string[];
   exchanges: { c: string; r: string }[];
@@ -53,12 +54,11 @@ function setup(v: Vec, readerRandomStart: number) {
     (e) => void (e.direction === 'command' && e.bytes && sent.push(bytesToHex(e.bytes))),
     { secrets: true },
   );
-  const area = v.profile.systems[0]!.areas[0]!.areas[0]!;
+  const areas = v.profile.systems[0]!.areas[0]!.areas;
   const keyOf = (code: number): Uint8Array => {
     const hex =
-      code === parseInt(area.code, 16)
-        ? area.key.value
-        : area.services.find((s) => parseInt(s.code, 16) === code)?.key?.value;
+      areas.find((a) => parseInt(a.code, 16) === code)?.key.value ??
+      areas.flatMap((a) => a.services ?? []).find((s) => parseInt(s.code, 16) === code)?.key?.value;
     if (!hex) throw new Error(`no key for ${code.toString(16)}`);
     return hexToBytes(hex);
   };
@@ -218,6 +218,89 @@ describe('applet clients against the independent implementation (apdu-transcript
     const listed = await c.listTokens();
     expect(listed.ok && listed.tokens.map((t) => t.state)).toEqual([2]);
     expect(sent).toHaveLength(13);
+    same();
+  });
+
+  it('credit-keypair-pin-2k3des: key pair, SIGN, DECRYPT and the PIN commands', async () => {
+    const v = vector('credit-keypair-pin-2k3des');
+    const { client, keys, sent, same } = setup(v, 0x51);
+    const c = new CreditClient(client, hexToBytes('a0000006ef435244'));
+    expect((await c.select()).sw).toBe(0x9000);
+    expect((await c.authenticate(keys([0x4000, 0x4108]))).ok).toBe(true);
+    const message = new TextEncoder().encode('mica: sign this token request');
+    expect(await c.sign(message)).toMatchObject({ ok: false, sw: 0x6985 });
+    const pair = await c.generateKeyPair();
+    expect(pair.ok).toBe(true);
+    expect(await c.generateKeyPair()).toMatchObject({ ok: false, sw: 0x6985 });
+    const signed = await c.sign(message);
+    expect(signed.ok).toBe(true);
+    expect(sent).toHaveLength(7);
+    same();
+    // The PIN commands of the vector's end, through the client, on a fresh card of the same profile.
+    const fresh = setup(v, 0x51);
+    const pin = new CreditClient(fresh.client, hexToBytes('a0000006ef435244'));
+    await pin.select();
+    const sws = [
+      await pin.changePin('1111', '8642'),
+      await pin.changePin('2468', '8642'),
+      await pin.verify('2468'),
+      await pin.verify('2468'),
+      await pin.verify('2468'),
+      await pin.verify('8642'),
+      await pin.resetRetryCounter('99999999'),
+      await pin.resetRetryCounter('13579135', '1357'),
+      await pin.verify('1357'),
+    ].map((r) => r.sw);
+    expect(sws).toEqual(v.exchanges.slice(-9).map((e) => parseInt(norm(e.r), 16)));
+    expect(fresh.sent.slice(1)).toEqual(v.exchanges.slice(-9).map((e) => norm(e.c)));
+  });
+
+  it('bank-credit-transfer-2k3des: share and transfer through the clients', async () => {
+    const v = vector('bank-credit-transfer-2k3des');
+    const { client, keys, sent, same } = setup(v, 0x13);
+    const bank = new BankClient(client, hexToBytes('a0000006ef42414e4b'));
+    const credit = new CreditClient(client, hexToBytes('a0000006ef435244'));
+    const token = {
+      today: 8000,
+      tokenId: new Uint8Array(16).fill(1),
+      creditCompanyId: new TextEncoder().encode('CREDITCO'),
+      effectiveUntil: 9000,
+      envelope: Uint8Array.from({ length: 48 }, (_, i) => 0x60 + i),
+    };
+    expect((await bank.select()).sw).toBe(0x9000);
+    expect((await bank.authenticate(keys([0x3000, 0x3048]))).ok).toBe(true);
+    expect(await bank.tokens.put(token)).toMatchObject({ ok: true, slot: 0 });
+    expect(await bank.tokens.put(token)).toMatchObject({ ok: true, slot: 0 });
+    expect((await credit.select()).sw).toBe(0x9000);
+    expect((await credit.authenticate(keys([0x4000, 0x4088, 0x40c8]))).ok).toBe(true);
+    const shared = await credit.listTokens('shared');
+    expect(shared.ok && shared.tokens.map((t) => t.slot)).toEqual([0]);
+    const got = await credit.getToken(0, 'shared');
+    expect(got.ok && bytesToHex(got.envelope)).toBe(bytesToHex(token.envelope));
+    expect(await credit.listTokens()).toMatchObject({ ok: true, tokens: [] });
+    expect((await bank.select()).sw).toBe(0x9000);
+    expect((await bank.authenticate(keys([0x3000, 0x3048]))).ok).toBe(true);
+    expect(await bank.transferToken(0)).toMatchObject({ ok: true, creditSlot: 0 });
+    expect(sent).toHaveLength(15);
+    same();
+  });
+
+  it('card-manager-2k3des: INSTALL and GRANT through CardManagerClient', async () => {
+    const v = vector('card-manager-2k3des');
+    const { client, keys, sent, same } = setup(v, 0x15);
+    const m = new CardManagerClient(client);
+    const emoney = hexToBytes('a0000006ef454d');
+    expect((await m.select()).sw).toBe(0x9000);
+    expect((await client.select(emoney)).sw).toBe(0x6a82);
+    expect((await m.select()).sw).toBe(0x9000);
+    expect((await m.authenticate(keys([0x1000]), 0)).ok).toBe(true);
+    expect((await m.install('emoney', 0x1000, emoney)).sw).toBe(0x9000);
+    expect((await m.install('emoney', 0x1000, emoney)).sw).toBe(0x6a89);
+    expect((await m.install('card-manager', 0x1000, hexToBytes('a0000006ef0101'))).sw).toBe(0x6a80);
+    expect((await m.install('emoney', 0x2000, hexToBytes('a0000006ef0202'))).sw).toBe(0x6982);
+    expect((await m.grant(0x118c, 0x1000)).sw).toBe(0x6a80);
+    expect((await m.grant(0x118c, 0x2000)).sw).toBe(0x9000);
+    expect(sent).toHaveLength(11);
     same();
   });
 });

@@ -1,5 +1,6 @@
 // The credit applet's client (seeds 000, 001): card data, VERIFY and its MAC'd proof, tokens, and the on-card key pair.
-import { pinBlock } from '@mica/apdu-specs/apdu/applet-commands';
+import { PIN_COMMANDS, pinBlock } from '@mica/apdu-specs/apdu/applet-commands';
+import { concatBytes } from '@mica/apdu-specs/hex';
 import { BANK_CREDIT, cardDataRecord } from '@mica/apdu-specs/apdu/bank-credit';
 import type { ApduClient } from '../apdu/apdu-client';
 import type { ApduResponse } from '../apdu/apdu-response';
@@ -69,14 +70,32 @@ export class CreditClient {
 
   /** VERIFY with a format-2 block of `digits` (in clear on the card link only): 9000, 63Cx or 6983. */
   verify(digits: string): Promise<ApduResponse> {
-    return this.client.send({
-      cla: 0x00,
-      ins: 0x20,
-      p1: 0,
-      p2: 0x80,
-      data: pinBlock(digits),
-      name: 'VERIFY',
-    });
+    return this.pinCommand(PIN_COMMANDS.verify, 0, pinBlock(digits), 'VERIFY');
+  }
+
+  /** CHANGE REFERENCE DATA: the current PIN, then the new one; the PIN then counts as verified. */
+  changePin(current: string, next: string): Promise<ApduResponse> {
+    return this.pinCommand(
+      PIN_COMMANDS.changeReferenceData,
+      0,
+      concatBytes(pinBlock(current), pinBlock(next)),
+      'CHANGE REFERENCE DATA',
+    );
+  }
+
+  /** RESET RETRY COUNTER with the unblocking code, and a new PIN (P1 00) or none (P1 01). */
+  resetRetryCounter(unblock: string, next?: string): Promise<ApduResponse> {
+    const data = next === undefined ? pinBlock(unblock) : concatBytes(pinBlock(unblock), pinBlock(next));
+    return this.pinCommand(
+      PIN_COMMANDS.resetRetryCounter,
+      next === undefined ? 1 : 0,
+      data,
+      'RESET RETRY COUNTER',
+    );
+  }
+
+  private pinCommand(ins: number, p1: number, data: Uint8Array, name: string): Promise<ApduResponse> {
+    return this.client.send({ cla: 0x00, ins, p1, p2: PIN_COMMANDS.localPin, data, name });
   }
 
   /** INTERNAL AUTHENTICATE: the card's 8-byte MAC over nonce ‖ amount ‖ cardNo ‖ 01 (one per VERIFY). */
