@@ -1,0 +1,183 @@
+// What every back-end instance shares (flows.md 1.2-1.4): its identity, its store, the injected
+// clock and random source, and the request discipline: a request's shape is checked against the
+// kind's API schema, then it runs as one SQLite transaction; a refusal rolls everything back; a
+// money-moving request (one with a txId) is answered from the idempotency table when retried, and
+// E_TXID_CONFLICT when the same txId comes with a different request.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { Clock } from '../platform/clock';
+import type { Rng } from '../platform/rng';
+import { canonicalJson } from './canonical-json';
+import { entries, type LedgerEntry } from './ledger';
+import { RefusedError, accepted, refused, type Outcome } from './outcome';
+import type { ApiSpec } from './schema';
+import { SecretStore } from './secrets';
+import { openStore, type Db, type Migration } from './store';
+
+export type Mode = 'hardened' | 'faithful';
+
+/** Everything an instance is given; nothing is read from the environment. */
+export interface BackendContext {
+  readonly id: string;
+  /** A file path, or ':memory:'. */
+  readonly path: string;
+  /** 32 bytes: wraps the instance's secret keys at rest. */
+  readonly storageKey: Uint8Array;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly mode: Mode;
+  /** Other back-ends, reached by kind and id (in-process or over HTTP). */
+  readonly peers: PeerDirectory;
+}
+
+/** Resolves a peer back-end; kinds register their interfaces in KindInterfaces (./kinds.ts). */
+export interface PeerDirectory {
+  peer<K extends keyof KindInterfaces>(kind: K, id: string): KindInterfaces[K];
+}
+
+/** kind → interface; each kind module adds itself by declaration merging. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface KindInterfaces {}
+
+/**
+ * One thing this instance booked on its side only (flows.md 1.3 C4): a clearing leg its peer has not
+ * booked yet (`clearingAmount` is what the peer's clearing:<this> leg will be), or a card value change
+ * not yet booked against the float (`floatAmount` for `floatIssuer`).
+ */
+export interface InFlightItem {
+  readonly txId: string;
+  readonly holder: string;
+  readonly peer: string;
+  readonly topic: string;
+  readonly clearingAmount: number;
+  readonly floatIssuer: string | null;
+  readonly floatAmount: number;
+}
+
+export interface AuditView {
+  readonly id: string;
+  readonly kind: string;
+  readonly entries: readonly LedgerEntry[];
+  readonly inFlight: readonly InFlightItem[];
+}
+
+/** Every kind answers these besides its own methods. */
+export interface Backend {
+  readonly kind: string;
+  readonly id: string;
+  auditView(request?: Record<string, never>): Promise<Outcome<AuditView>>;
+}
+
+export abstract class SqliteBackend implements Backend {
+  abstract readonly kind: string;
+  readonly id: string;
+  protected readonly db: Db;
+  protected readonly clock: Clock;
+  protected readonly rng: Rng;
+  protected readonly mode: Mode;
+  protected readonly peers: PeerDirectory;
+  protected readonly secrets: SecretStore;
+
+  protected constructor(
+    context: BackendContext,
+    migrations: readonly Migration[],
+    private readonly api: ApiSpec,
+  ) {
+    this.id = context.id;
+    this.db = openStore(context.path, migrations);
+    this.clock = context.clock;
+    this.rng = context.rng;
+    this.mode = context.mode;
+    this.peers = context.peers;
+    this.secrets = new SecretStore(this.db, context.storageKey, context.rng.fork('secrets'));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  auditView(): Promise<Outcome<AuditView>> {
+    const inFlight = (
+      this.db
+        .prepare(
+          'SELECT txId, peer, topic, clearingAmount, floatIssuer, floatAmount FROM outbox WHERE deliveredAt IS NULL ORDER BY seq',
+        )
+        .all() as Omit<InFlightItem, 'holder'>[]
+    ).map((r) => ({ ...r, holder: this.id }));
+    return Promise.resolve(accepted({ id: this.id, kind: this.kind, entries: entries(this.db), inFlight }));
+  }
+
+  /** Checks `request` against the method's schema (a RequestError names the bad field). */
+  protected checked<T>(method: string, request: unknown): T {
+    const s = this.api[method];
+    if (!s) throw new TypeError(`${this.kind} has no method ${method}`);
+    return s.check(request, method) as T;
+  }
+
+  /**
+   * Runs `body` as one transaction. A RefusedError thrown inside rolls back and becomes the answer.
+   * With `txId`, the answer is stored under it: a retry gets the stored answer and changes nothing.
+   */
+  protected run<T>(method: string, request: unknown, body: () => T, txId?: string): Outcome<T> {
+    const hash = bytesToHex(sha256(utf8ToBytes(`${method}:${canonicalJson(request)}`)));
+    const tx = this.db.transaction((): Outcome<T> => {
+      if (txId !== undefined) {
+        const prior = this.db
+          .prepare('SELECT method, requestHash, response FROM idempotency WHERE txId = ?')
+          .get(txId) as { method: string; requestHash: string; response: string } | undefined;
+        if (prior) {
+          if (prior.requestHash !== hash)
+            return refused(
+              'E_TXID_CONFLICT',
+              '—',
+              `txId ${txId} was used for another request (${prior.method})`,
+            );
+          return JSON.parse(prior.response) as Outcome<T>;
+        }
+      }
+      let outcome: Outcome<T>;
+      try {
+        // A savepoint: a refusal undoes the body but keeps the idempotency row written below.
+        outcome = accepted(this.db.transaction(body)());
+      } catch (e) {
+        if (!(e instanceof RefusedError)) throw e;
+        outcome = e.refusal;
+      }
+      if (txId !== undefined)
+        this.db
+          .prepare('INSERT INTO idempotency (txId, method, requestHash, response) VALUES (?, ?, ?, ?)')
+          .run(txId, method, hash, JSON.stringify(outcome));
+      return outcome;
+    });
+    return tx();
+  }
+
+  /** Records an in-flight item (C4) inside the current transaction; returns its outbox sequence number. */
+  protected enqueue(
+    item: Omit<InFlightItem, 'holder' | 'floatIssuer' | 'floatAmount'> & {
+      floatIssuer?: string;
+      floatAmount?: number;
+    },
+    payload: unknown,
+  ): number {
+    const r = this.db
+      .prepare(
+        'INSERT INTO outbox (txId, peer, topic, payload, clearingAmount, floatIssuer, floatAmount, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        item.txId,
+        item.peer,
+        item.topic,
+        JSON.stringify(payload),
+        item.clearingAmount,
+        item.floatIssuer ?? null,
+        item.floatAmount ?? 0,
+        this.clock.now(),
+      );
+    return Number(r.lastInsertRowid);
+  }
+
+  protected delivered(seq: number): void {
+    this.db.prepare('UPDATE outbox SET deliveredAt = ? WHERE seq = ?').run(this.clock.now(), seq);
+  }
+}

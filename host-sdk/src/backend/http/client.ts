@@ -1,0 +1,209 @@
+// The HTTP side of the back-end interfaces: `HttpBackendLink` posts JSON to a served back-end
+// (node:http) and returns the outcome it answered; `Http<Kind>Client` implements each kind's
+// interface over it, so flows and the contract tests run unchanged against either side. A lost
+// connection is a TransportError (link-lost or timeout) and follows the injected retry policy (safe:
+// money-moving requests carry a txId, so a retry never moves money twice); a 4xx other than 401/403
+// is a RequestError naming what the server refused.
+import { request as httpRequest } from 'node:http';
+import { noRetry, realSleep, withRetry, type RetryPolicy, type Sleep } from '../../transport/retry';
+import { TransportError } from '../../transport/transport';
+import type { KeyHolderLink, KeyHolderReply } from '../../keys/remote-key-holder';
+import type { AuditView } from '../backend';
+import type { Outcome } from '../outcome';
+import { RequestError } from '../schema';
+import type { BankBackend, BankRequest } from '../kinds/bank';
+import type { CreditBackend, CreditRequest } from '../kinds/credit';
+import type { EMoneyBackend, EMoneyRequest } from '../kinds/emoney';
+
+export interface HttpLinkOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly baseUrl: string;
+  /** The caller's 32-byte hex token from callers.json. */
+  readonly token: string;
+  readonly timeoutMs?: number;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: Sleep;
+}
+
+export class HttpBackendLink {
+  private readonly base: URL;
+
+  constructor(private readonly options: HttpLinkOptions) {
+    this.base = new URL(options.baseUrl);
+    if (this.base.protocol !== 'http:')
+      throw new RangeError(`baseUrl must be http://host:port, got ${options.baseUrl}`);
+  }
+
+  /** POST /v1/<path> with `body`; resolves with the parsed JSON of a 200 or 401/403 answer. */
+  post(path: string, body: unknown): Promise<unknown> {
+    return withRetry(
+      this.options.retry ?? noRetry,
+      () => this.once('POST', path, body),
+      this.options.sleep ?? realSleep,
+    );
+  }
+
+  get(path: string): Promise<unknown> {
+    return withRetry(
+      this.options.retry ?? noRetry,
+      () => this.once('GET', path, undefined),
+      this.options.sleep ?? realSleep,
+    );
+  }
+
+  private once(method: string, path: string, body: unknown): Promise<unknown> {
+    const url = new URL(`/v1/${path}`, this.base);
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        {
+          method,
+          headers: {
+            authorization: `Bearer ${this.options.token}`,
+            ...(body === undefined
+              ? {}
+              : {
+                  'content-type': 'application/json',
+                  'content-length': new TextEncoder().encode(text).length,
+                }),
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (data += c));
+          res.on('error', (e) => reject(new TransportError('link-lost', `${url.href}: ${e.message}`)));
+          res.on('end', () => {
+            let json: unknown;
+            try {
+              json = JSON.parse(data);
+            } catch {
+              return reject(
+                new TransportError('protocol', `${url.href} answered ${res.statusCode ?? '?'} without JSON`),
+              );
+            }
+            const status = res.statusCode ?? 0;
+            if (status === 200 || status === 401 || status === 403) return resolve(json);
+            const message = (json as { message?: unknown }).message;
+            reject(
+              new RequestError(
+                `${url.pathname} answered ${status}: ${typeof message === 'string' ? message : data}`,
+              ),
+            );
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new TransportError('timeout', `${url.href} did not answer within ${timeoutMs} ms`)),
+      );
+      req.on('error', (e) =>
+        reject(
+          e instanceof TransportError ? e : new TransportError('link-lost', `${url.href}: ${e.message}`),
+        ),
+      );
+      req.end(text);
+    });
+  }
+}
+
+/** Shared by the kind clients: one method = one POST. */
+abstract class HttpKindClient {
+  abstract readonly kind: string;
+  constructor(
+    protected readonly link: HttpBackendLink,
+    readonly id: string,
+  ) {}
+  protected call<T>(method: string, request: unknown): Promise<Outcome<T>> {
+    return this.link.post(`${this.kind}/${this.id}/${method}`, request) as Promise<Outcome<T>>;
+  }
+  auditView(): Promise<Outcome<AuditView>> {
+    return this.call('auditView', {});
+  }
+}
+
+export class HttpBankClient extends HttpKindClient implements BankBackend {
+  readonly kind = 'bank';
+  openAccount = (r: BankRequest<'openAccount'>) => this.call<BankView>('openAccount', r);
+  account = (r: BankRequest<'account'>) => this.call<BankView>('account', r);
+  depositCash = (r: BankRequest<'depositCash'>) => this.call<BankView>('depositCash', r);
+  withdrawCash = (r: BankRequest<'withdrawCash'>) => this.call<BankView>('withdrawCash', r);
+  payToPeer = (r: BankRequest<'payToPeer'>) => this.call<BankView>('payToPeer', r);
+  receiveFromPeer = (r: BankRequest<'receiveFromPeer'>) => this.call<BankView>('receiveFromPeer', r);
+}
+
+type ResultOf<F> = F extends (...a: never[]) => Promise<Outcome<infer T>> ? T : never;
+type BankView = ResultOf<BankBackend['account']>;
+
+export class HttpCreditClient extends HttpKindClient implements CreditBackend {
+  readonly kind = 'credit';
+  openCardAccount = (r: CreditRequest<'openCardAccount'>) =>
+    this.call<ResultOf<CreditBackend['openCardAccount']>>('openCardAccount', r);
+  setLost = (r: CreditRequest<'setLost'>) => this.call<ResultOf<CreditBackend['setLost']>>('setLost', r);
+  linkEmoney = (r: CreditRequest<'linkEmoney'>) =>
+    this.call<ResultOf<CreditBackend['linkEmoney']>>('linkEmoney', r);
+  registerCardKey = (r: CreditRequest<'registerCardKey'>) =>
+    this.call<ResultOf<CreditBackend['registerCardKey']>>('registerCardKey', r);
+  account = (r: CreditRequest<'account'>) => this.call<ResultOf<CreditBackend['account']>>('account', r);
+  beginPurchase = (r: CreditRequest<'beginPurchase'>) =>
+    this.call<ResultOf<CreditBackend['beginPurchase']>>('beginPurchase', r);
+  purchaseValue = (r: CreditRequest<'purchaseValue'>) =>
+    this.call<ResultOf<CreditBackend['purchaseValue']>>('purchaseValue', r);
+  billing = (r: CreditRequest<'billing'>) => this.call<ResultOf<CreditBackend['billing']>>('billing', r);
+  runCutoff = (r: CreditRequest<'runCutoff'>) =>
+    this.call<ResultOf<CreditBackend['runCutoff']>>('runCutoff', r);
+}
+
+export class HttpEMoneyClient extends HttpKindClient implements EMoneyBackend {
+  readonly kind = 'emoney';
+  registerUser = (r: EMoneyRequest<'registerUser'>) =>
+    this.call<ResultOf<EMoneyBackend['registerUser']>>('registerUser', r);
+  openingBalance = (r: EMoneyRequest<'openingBalance'>) =>
+    this.call<ResultOf<EMoneyBackend['openingBalance']>>('openingBalance', r);
+  prepareCharge = (r: EMoneyRequest<'prepareCharge'>) =>
+    this.call<ResultOf<EMoneyBackend['prepareCharge']>>('prepareCharge', r);
+  inquire = (r: EMoneyRequest<'inquire'>) => this.call<ResultOf<EMoneyBackend['inquire']>>('inquire', r);
+  confirm = (r: EMoneyRequest<'confirm'>) => this.call<ResultOf<EMoneyBackend['confirm']>>('confirm', r);
+  completeDelivery = (r: EMoneyRequest<'completeDelivery'>) =>
+    this.call<ResultOf<EMoneyBackend['completeDelivery']>>('completeDelivery', r);
+  failDelivery = (r: EMoneyRequest<'failDelivery'>) =>
+    this.call<ResultOf<EMoneyBackend['failDelivery']>>('failDelivery', r);
+  refundExpired = (r: EMoneyRequest<'refundExpired'> = {}) =>
+    this.call<ResultOf<EMoneyBackend['refundExpired']>>('refundExpired', r);
+  recordPayment = (r: EMoneyRequest<'recordPayment'>) =>
+    this.call<ResultOf<EMoneyBackend['recordPayment']>>('recordPayment', r);
+  charges = (r: EMoneyRequest<'charges'>) => this.call<ResultOf<EMoneyBackend['charges']>>('charges', r);
+  user = (r: EMoneyRequest<'user'>) => this.call<ResultOf<EMoneyBackend['user']>>('user', r);
+}
+
+/** A RemoteKeyHolder link to /v1/<kind>/<id>/keyholder/<op>. */
+export function httpKeyHolderLink(link: HttpBackendLink, kind: string, id: string): KeyHolderLink {
+  return async (message) => {
+    const { op, ...rest } = message;
+    const answer = (await link.post(`${kind}/${id}/keyholder/${op}`, rest)) as Outcome<KeyHolderReply>;
+    if (!answer.ok) throw new Error(`key holder ${kind}/${id} refused: ${answer.code} ${answer.message}`);
+    return answer.result;
+  };
+}
+
+/** GET /v1/_clock and POST /v1/_clock/advance of a server run with --clock virtual. */
+export class HttpClockClient {
+  constructor(private readonly link: HttpBackendLink) {}
+  async now(): Promise<{ now: number; today: number; pending: number }> {
+    return unwrap(await this.link.get('_clock'));
+  }
+  async advanceBy(ms: number): Promise<{ now: number; today: number; pending: number }> {
+    return unwrap(await this.link.post('_clock/advance', { ms }));
+  }
+  async advanceTo(to: number): Promise<{ now: number; today: number; pending: number }> {
+    return unwrap(await this.link.post('_clock/advance', { to }));
+  }
+}
+
+function unwrap<T>(answer: unknown): T {
+  const o = answer as Outcome<T>;
+  if (!o.ok) throw new Error(`${o.code}: ${o.message}`);
+  return o.result;
+}

@@ -1,0 +1,143 @@
+// A world of back-end instances sharing one clock, one seeded random source and one mode (flows.md
+// 1.2-1.4). Instances live in `<dataDir>/<kind>-<id>.sqlite` (or in memory); each has a storage key
+// in `<dataDir>/<kind>-<id>.key` (in memory: drawn from the world's Rng). Peers are reached through
+// the world in-process; `mica backend serve` serves a world's instances over HTTP.
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
+import type { Clock } from '../platform/clock';
+import type { Rng } from '../platform/rng';
+import { audit, type AuditReport, type CardPurse } from './audit';
+import type {
+  AuditView,
+  BackendContext,
+  KindInterfaces,
+  Mode,
+  PeerDirectory,
+  SqliteBackend,
+} from './backend';
+import { expectOk } from './outcome';
+import type { ApiSpec } from './schema';
+import { BANK_API, SqliteBank } from './kinds/bank';
+import { CREDIT_API, SqliteCredit } from './kinds/credit';
+import { EMONEY_API, SqliteEMoney } from './kinds/emoney';
+
+export interface KindEntry {
+  readonly api: ApiSpec;
+  create(context: BackendContext): SqliteBackend;
+}
+
+/** Every kind this version implements (flows.md 1.1 lists the rest). */
+export const KINDS = {
+  bank: { api: BANK_API, create: (c: BackendContext) => new SqliteBank(c) },
+  credit: { api: CREDIT_API, create: (c: BackendContext) => new SqliteCredit(c) },
+  emoney: { api: EMONEY_API, create: (c: BackendContext) => new SqliteEMoney(c) },
+} as const satisfies Record<string, KindEntry>;
+
+export type Kind = keyof typeof KINDS;
+
+export function isKind(value: string): value is Kind {
+  return Object.hasOwn(KINDS, value);
+}
+
+const ID = /^[a-z0-9][\w.]{0,63}$/i;
+const FILE = /^([a-z-]+)-([a-z0-9][\w.]{0,63})\.sqlite$/i;
+
+export interface WorldOptions {
+  /** A directory, or ':memory:'. */
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly mode?: Mode;
+}
+
+export class World implements PeerDirectory {
+  readonly mode: Mode;
+  private readonly instances = new Map<string, { kind: Kind; backend: SqliteBackend }>();
+
+  constructor(readonly options: WorldOptions) {
+    this.mode = options.mode ?? 'hardened';
+  }
+
+  get clock(): Clock {
+    return this.options.clock;
+  }
+
+  /** Opens every `<kind>-<id>.sqlite` of the data directory (unknown kinds are named in the error). */
+  static openDirectory(options: WorldOptions): World {
+    const w = new World(options);
+    for (const f of readdirSync(options.dataDir).sort()) {
+      const m = FILE.exec(f);
+      if (!m) continue;
+      const kind = m[1]!;
+      if (!isKind(kind))
+        throw new RangeError(
+          `${f}: back-end kind "${kind}" is not implemented (known: ${Object.keys(KINDS).join(', ')})`,
+        );
+      w.open(kind, m[2]!);
+    }
+    return w;
+  }
+
+  /** Opens (creating if new) an instance. Ids are unique across kinds: clearing accounts name them. */
+  open<K extends Kind>(kind: K, id: string): KindInterfaces[K] {
+    if (!ID.test(id))
+      throw new RangeError(`back-end id must be letters, digits, _ or . (at most 64), got "${id}"`);
+    const have = this.instances.get(id);
+    if (have) {
+      if (have.kind !== kind) throw new RangeError(`id "${id}" is already a ${have.kind}`);
+      return have.backend as unknown as KindInterfaces[K];
+    }
+    const memory = this.options.dataDir === ':memory:';
+    const context: BackendContext = {
+      id,
+      path: memory ? ':memory:' : join(this.options.dataDir, `${kind}-${id}.sqlite`),
+      storageKey: memory
+        ? this.options.rng.fork(`storage-key/${kind}/${id}`).bytes(32)
+        : this.storageKey(kind, id),
+      clock: this.options.clock,
+      rng: this.options.rng.fork(`${kind}/${id}`),
+      mode: this.mode,
+      peers: this,
+    };
+    const backend = KINDS[kind].create(context);
+    this.instances.set(id, { kind, backend });
+    return backend as unknown as KindInterfaces[K];
+  }
+
+  peer<K extends keyof KindInterfaces>(kind: K, id: string): KindInterfaces[K] {
+    const have = this.instances.get(id);
+    if (!have || have.kind !== kind)
+      throw new RangeError(`no ${String(kind)} back-end "${id}" in this world`);
+    return have.backend as unknown as KindInterfaces[K];
+  }
+
+  list(): { kind: Kind; id: string; backend: SqliteBackend }[] {
+    return [...this.instances.entries()].map(([id, v]) => ({ id, ...v }));
+  }
+
+  /** C1-C4 over every instance; `cards` gives the purse balances for C3. */
+  async audit(cards: readonly CardPurse[] = []): Promise<AuditReport> {
+    const views: AuditView[] = [];
+    for (const { backend } of this.instances.values()) views.push(expectOk(await backend.auditView()));
+    return audit(views, cards);
+  }
+
+  close(): void {
+    for (const { backend } of this.instances.values()) backend.close();
+    this.instances.clear();
+  }
+
+  private storageKey(kind: string, id: string): Uint8Array {
+    const path = join(this.options.dataDir, `${kind}-${id}.key`);
+    if (existsSync(path)) {
+      const key = hexToBytes(readFileSync(path, 'utf8').trim(), path);
+      if (key.length !== 32) throw new RangeError(`${path} must hold 32 bytes of hex`);
+      return key;
+    }
+    const key = this.options.rng.fork(`storage-key/${kind}/${id}`).bytes(32);
+    writeFileSync(path, `${bytesToHex(key)}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return key;
+  }
+}
