@@ -4,6 +4,7 @@ import { registerCard } from './card';
 import { registerConformance } from './conformance';
 import { registerDemo } from './demo';
 import { registerFelica } from './felica';
+import { registerBackend } from './backend';
 import { registerBench } from './bench';
 import { registerReference } from './reference';
 import { registerRf } from './rf';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerFelica(program);
   registerConformance(program);
   registerDemo(program);
+  registerBackend(program);
   registerBench(program);
   registerReference(program);
   registerRf(program);

@@ -3,7 +3,8 @@
 // 4xx only for transport-level problems, each with {"ok":false,"code","message"} naming what was
 // wrong, and nothing changes: 401/403 E_UNAUTHORIZED, 400 E_BAD_REQUEST (not JSON, a field of the
 // wrong shape), 404 E_NO_ROUTE, 405, 413. Key holders are served at /v1/<kind>/<id>/keyholder/<op>
-// (the RemoteKeyHolder message link). With a virtual clock: GET /v1/_clock, POST /v1/_clock/advance.
+// (the RemoteKeyHolder message link). GET /v1/_instances lists the served instances; with a
+// virtual clock, GET /v1/_clock and POST /v1/_clock/advance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { VirtualClock } from '../../platform/clock';
@@ -90,6 +91,10 @@ export class BackendServer {
       throw new HttpProblem(403, 'E_UNAUTHORIZED', `caller ${caller} may not call ${path}`);
 
     if (parts[1] === '_clock') return this.clock(req, res, parts.slice(2));
+    if (parts[1] === '_instances' && parts.length === 2) {
+      if (req.method !== 'GET') throw new HttpProblem(405, 'E_METHOD', 'use GET /v1/_instances');
+      return send(res, 200, { ok: true, result: this.world.list().map(({ kind, id }) => ({ kind, id })) });
+    }
     if (req.method !== 'POST')
       throw new HttpProblem(
         405,

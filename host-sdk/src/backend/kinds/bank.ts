@@ -196,7 +196,7 @@ export class SqliteBank extends SqliteBackend implements BankBackend {
   private view(accountNo: string): BankAccountView {
     const row = this.row(accountNo);
     if (!row) refuse('E_NOT_FOUND', '—', `no account ${accountNo} at bank ${this.id}`);
-    return { ...row, balance: -balanceOf(this.db, personal(accountNo)) };
+    return { ...row, balance: 0 - balanceOf(this.db, personal(accountNo)) };
   }
 
   private cover(accountNo: string, amount: number, step: string): void {

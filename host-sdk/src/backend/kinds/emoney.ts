@@ -227,7 +227,7 @@ export class SqliteEMoney extends SqliteBackend implements EMoneyBackend {
             ],
             this.clock.now(),
           );
-          return { float: -balanceOf(this.db, this.float) };
+          return { float: 0 - balanceOf(this.db, this.float) };
         },
         r.txId,
       ),
@@ -471,7 +471,7 @@ export class SqliteEMoney extends SqliteBackend implements EMoneyBackend {
             ],
             this.clock.now(),
           );
-          return { float: -balanceOf(this.db, this.float) };
+          return { float: 0 - balanceOf(this.db, this.float) };
         },
         r.txId,
       ),
@@ -564,7 +564,7 @@ export class SqliteEMoney extends SqliteBackend implements EMoneyBackend {
       lastBalance: number | null;
       lastExecutionId: number | null;
     };
-    return { ...u, ...s, pending: -balanceOf(this.db, pending(no)) };
+    return { ...u, ...s, pending: 0 - balanceOf(this.db, pending(no)) };
   }
 
   private charge(id: string): ChargeView {
