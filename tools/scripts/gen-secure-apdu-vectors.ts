@@ -85,6 +85,21 @@ const kv = (k: Buffer): { value: string } => ({ value: h(k) });
 const logRecord = (chargeId: Buffer, amount: number, kind: number, day: number, origin: number): Buffer =>
   Buffer.concat([chargeId, be32(amount), Buffer.from([kind]), be16(day), Buffer.from([origin])]);
 
+/** A one-system profile (system code 12FC) whose root area 0000-FFFE holds `areas` and `applets`. */
+function cardProfile(
+  chip: Record<string, unknown>,
+  capacity: number,
+  rootKey: { value: string },
+  areas: unknown[],
+  applets: unknown[] = [],
+): unknown {
+  return {
+    chip,
+    systems: [{ systemCode: '12fc', areas: [{ code: '0000', end: 'fffe', capacity, key: rootKey, areas }] }],
+    ...(applets.length > 0 ? { applets } : {}),
+  };
+}
+
 const DAY = 0x2474;
 
 /**
@@ -109,40 +124,29 @@ function emoneyVector(suite: R.RefSuite, relative: boolean): unknown {
         { code: '1114', overlaps: '1050', key: kv(k.decrement) },
       ]
     : [];
-  const profile = {
-    chip: { blocks: 512, suite },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 512, suite },
+    100,
+    kv(k.root),
+    [
       {
-        systemCode: '12fc',
-        areas: [
+        code: '1000',
+        end: '17ff',
+        capacity: 40,
+        key: kv(k.area),
+        services: [
+          { code: '118c', blocks: 4, key: kv(k.log) },
           {
-            code: '0000',
-            end: 'fffe',
-            capacity: 100,
-            key: kv(k.root),
-            areas: [
-              {
-                code: '1000',
-                end: '17ff',
-                capacity: 40,
-                key: kv(k.area),
-                services: [
-                  { code: '118c', blocks: 4, key: kv(k.log) },
-                  {
-                    code: '1050',
-                    key: kv(k.purse),
-                    purse: { balance: 1000, maxBalance: 50000, log: '118c' },
-                  },
-                  ...overlaps,
-                ],
-              },
-            ],
+            code: '1050',
+            key: kv(k.purse),
+            purse: { balance: 1000, maxBalance: 50000, log: '118c' },
           },
+          ...overlaps,
         ],
       },
     ],
-    applets: [{ kind: 'emoney', aid: AID, area: '1000' }],
-  };
+    [{ kind: 'emoney', aid: AID, area: '1000' }],
+  );
   const rndA = rnd(suite, 0xa0);
   const rndB = rnd(suite, 0xb0);
   const s = new RefApduSession(suite, [k.area, k.purse, k.log], rndA, rndB);
@@ -200,40 +204,29 @@ function settlementVector(): unknown {
   const suite: R.RefSuite = '2k3des';
   const AID = 'a0000006ef5354';
   const common = x('0f0e0d0c0b0a09080706050403020100');
-  const profile = {
-    chip: { blocks: 512, suite },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 512, suite },
+    100,
+    kv(x('00112233445566778899aabbccddeeff')),
+    [
       {
-        systemCode: '12fc',
-        areas: [
+        code: '3000',
+        end: '37ff',
+        capacity: 40,
+        key: kv(common),
+        services: [
+          { code: '300b', blocks: 1, data: ['01020304050607080000000000000000'] },
+          { code: '304c', blocks: 16, key: kv(common) },
           {
-            code: '0000',
-            end: 'fffe',
-            capacity: 100,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '3000',
-                end: '37ff',
-                capacity: 40,
-                key: kv(common),
-                services: [
-                  { code: '300b', blocks: 1, data: ['01020304050607080000000000000000'] },
-                  { code: '304c', blocks: 16, key: kv(common) },
-                  {
-                    code: '3090',
-                    key: kv(common),
-                    purse: { balance: 5000, maxBalance: 100000, log: '304c' },
-                  },
-                ],
-              },
-            ],
+            code: '3090',
+            key: kv(common),
+            purse: { balance: 5000, maxBalance: 100000, log: '304c' },
           },
         ],
       },
     ],
-    applets: [{ kind: 'settlement', aid: AID, area: '3000' }],
-  };
+    [{ kind: 'settlement', aid: AID, area: '3000' }],
+  );
   const rndA = rnd(suite, 0x61);
   const rndB = rnd(suite, 0x71);
   const s = new RefApduSession(suite, [common], rndA, rndB);
@@ -294,40 +287,29 @@ function bankVector(): unknown {
     store: x('303132333435363738393a3b3c3d3e3f'),
   };
   const account = x('4d49434142414e4b3030313233343536 37380000000000005530303031000000');
-  const profile = {
-    chip: { blocks: 512 },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 512 },
+    120,
+    kv(x('00112233445566778899aabbccddeeff')),
+    [
       {
-        systemCode: '12fc',
-        areas: [
+        code: '3000',
+        end: '37ff',
+        capacity: 60,
+        key: kv(k.area),
+        services: [
           {
-            code: '0000',
-            end: 'fffe',
-            capacity: 120,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '3000',
-                end: '37ff',
-                capacity: 60,
-                key: kv(k.area),
-                services: [
-                  {
-                    code: '3008',
-                    blocks: 2,
-                    key: kv(k.account),
-                    data: [h(account.subarray(0, 16)), h(account.subarray(16))],
-                  },
-                  { code: '3048', blocks: 19, key: kv(k.store) },
-                ],
-              },
-            ],
+            code: '3008',
+            blocks: 2,
+            key: kv(k.account),
+            data: [h(account.subarray(0, 16)), h(account.subarray(16))],
           },
+          { code: '3048', blocks: 19, key: kv(k.store) },
         ],
       },
     ],
-    applets: [{ kind: 'bank', aid: AID, area: '3000' }],
-  };
+    [{ kind: 'bank', aid: AID, area: '3000' }],
+  );
   const rndA = rnd(suite, 0x11);
   const rndB = rnd(suite, 0x21);
   const s = new RefApduSession(suite, [k.area, k.account, k.store], rndA, rndB);
@@ -372,51 +354,40 @@ function creditVector(): unknown {
     marks: x('808182838485868788898a8b8c8d8e8f'),
   };
   const cardNo = x('987654321fffffffffff');
-  const profile = {
-    chip: { blocks: 512 },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 512 },
+    140,
+    kv(x('00112233445566778899aabbccddeeff')),
+    [
       {
-        systemCode: '12fc',
-        areas: [
+        code: '4000',
+        end: '47ff',
+        capacity: 80,
+        key: kv(k.area),
+        services: [
           {
-            code: '0000',
-            end: 'fffe',
-            capacity: 140,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '4000',
-                end: '47ff',
-                capacity: 80,
-                key: kv(k.area),
-                services: [
-                  {
-                    code: '4008',
-                    blocks: 2,
-                    key: kv(k.pin),
-                    data: ['03030a0a000000000000000000000000', '249999ffffffffff2812345678ffffff'],
-                  },
-                  {
-                    code: '4048',
-                    blocks: 3,
-                    key: kv(k.data),
-                    data: [
-                      `${h(cardNo)}271200000000`,
-                      '59414d414441205441524f0000000000',
-                      '00000000000000000000000000000000',
-                    ],
-                  },
-                  { code: '4088', blocks: 19, key: kv(k.store) },
-                  { code: '40c8', blocks: 1, key: kv(k.marks) },
-                ],
-              },
+            code: '4008',
+            blocks: 2,
+            key: kv(k.pin),
+            data: ['03030a0a000000000000000000000000', '249999ffffffffff2812345678ffffff'],
+          },
+          {
+            code: '4048',
+            blocks: 3,
+            key: kv(k.data),
+            data: [
+              `${h(cardNo)}271200000000`,
+              '59414d414441205441524f0000000000',
+              '00000000000000000000000000000000',
             ],
           },
+          { code: '4088', blocks: 19, key: kv(k.store) },
+          { code: '40c8', blocks: 1, key: kv(k.marks) },
         ],
       },
     ],
-    applets: [{ kind: 'credit', aid: AID, area: '4000' }],
-  };
+    [{ kind: 'credit', aid: AID, area: '4000' }],
+  );
   const rndA = rnd(suite, 0x31);
   const rndB = rnd(suite, 0x41);
   const s = new RefApduSession(suite, [k.area, k.store, k.marks], rndA, rndB);
@@ -494,37 +465,24 @@ function creditKeyPairVector(): unknown {
   const suite: R.RefSuite = '2k3des';
   const AID = 'a0000006ef435244';
   const k = { area: x('404142434445464748494a4b4c4d4e4f'), pin: key(suite, 0x50), pair: key(suite, 0x90) };
-  const profile = {
-    chip: { blocks: 512 },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 512 },
+    100,
+    kv(x('00112233445566778899aabbccddeeff')),
+    [
       {
-        systemCode: '12fc',
-        areas: [
-          {
-            code: '0000',
-            end: 'fffe',
-            capacity: 100,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '4000',
-                end: '47ff',
-                capacity: 20,
-                key: kv(k.area),
-                services: [
-                  { code: '4008', blocks: 2, key: kv(k.pin) },
-                  { code: '4108', blocks: 4, key: kv(k.pair) },
-                ],
-              },
-            ],
-          },
+        code: '4000',
+        end: '47ff',
+        capacity: 20,
+        key: kv(k.area),
+        services: [
+          { code: '4008', blocks: 2, key: kv(k.pin) },
+          { code: '4108', blocks: 4, key: kv(k.pair) },
         ],
       },
     ],
-    applets: [
-      { kind: 'credit', aid: AID, area: '4000', config: { pin: { value: '2468', unblock: '13579135' } } },
-    ],
-  };
+    [{ kind: 'credit', aid: AID, area: '4000', config: { pin: { value: '2468', unblock: '13579135' } } }],
+  );
   const rndA = rnd(suite, 0x51);
   const rndB = rnd(suite, 0x61);
   const secret = Buffer.alloc(64).map((_, i) => (0x21 * i + 7) & 0xff) as Buffer;
@@ -581,45 +539,34 @@ function bankTransferVector(): unknown {
     creditStore: x('707172737475767778797a7b7c7d7e7f'),
     marks: x('808182838485868788898a8b8c8d8e8f'),
   };
-  const profile = {
-    chip: { blocks: 1024 },
-    systems: [
+  const profile = cardProfile(
+    { blocks: 1024 },
+    200,
+    kv(x('00112233445566778899aabbccddeeff')),
+    [
       {
-        systemCode: '12fc',
-        areas: [
-          {
-            code: '0000',
-            end: 'fffe',
-            capacity: 200,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '3000',
-                end: '37ff',
-                capacity: 40,
-                key: kv(k.bank),
-                services: [{ code: '3048', blocks: 19, key: kv(k.bankStore) }],
-              },
-              {
-                code: '4000',
-                end: '47ff',
-                capacity: 40,
-                key: kv(k.credit),
-                services: [
-                  { code: '4088', blocks: 19, key: kv(k.creditStore) },
-                  { code: '40c8', blocks: 1, key: kv(k.marks) },
-                ],
-              },
-            ],
-          },
+        code: '3000',
+        end: '37ff',
+        capacity: 40,
+        key: kv(k.bank),
+        services: [{ code: '3048', blocks: 19, key: kv(k.bankStore) }],
+      },
+      {
+        code: '4000',
+        end: '47ff',
+        capacity: 40,
+        key: kv(k.credit),
+        services: [
+          { code: '4088', blocks: 19, key: kv(k.creditStore) },
+          { code: '40c8', blocks: 1, key: kv(k.marks) },
         ],
       },
     ],
-    applets: [
+    [
       { kind: 'bank', aid: BANK, area: '3000', config: { grants: [{ service: '3048', to: '4000' }] } },
       { kind: 'credit', aid: CREDIT, area: '4000' },
     ],
-  };
+  );
   const rndA = rnd(suite, 0x13);
   const rndB1 = rnd(suite, 0x23);
   const rndB2 = rnd(suite, 0x33);
@@ -666,35 +613,19 @@ function cardManagerVector(): unknown {
   const CM = 'a0000006ef434d';
   const EMONEY = 'a0000006ef454d';
   const area = x('0f0e0d0c0b0a09080706050403020100');
-  const profile = {
-    chip: { blocks: 512 },
-    systems: [
-      {
-        systemCode: '12fc',
-        areas: [
-          {
-            code: '0000',
-            end: 'fffe',
-            capacity: 100,
-            key: kv(x('00112233445566778899aabbccddeeff')),
-            areas: [
-              {
-                code: '1000',
-                end: '17ff',
-                capacity: 20,
-                key: kv(area),
-                services: [
-                  { code: '118c', blocks: 4, key: kv(area) },
-                  { code: '1050', key: kv(area), purse: { balance: 700, log: '118c' } },
-                ],
-              },
-              { code: '2000', end: '27ff', capacity: 4, key: kv(key(suite, 0x20)) },
-            ],
-          },
-        ],
-      },
-    ],
-  };
+  const profile = cardProfile({ blocks: 512 }, 100, kv(x('00112233445566778899aabbccddeeff')), [
+    {
+      code: '1000',
+      end: '17ff',
+      capacity: 20,
+      key: kv(area),
+      services: [
+        { code: '118c', blocks: 4, key: kv(area) },
+        { code: '1050', key: kv(area), purse: { balance: 700, log: '118c' } },
+      ],
+    },
+    { code: '2000', end: '27ff', capacity: 4, key: kv(key(suite, 0x20)) },
+  ]);
   const rndA = rnd(suite, 0x15);
   const rndB1 = rnd(suite, 0x25);
   const rndB2 = rnd(suite, 0x35);
