@@ -50,6 +50,7 @@ function readFrom(
   let tau = h.sof;
   let letters = 'D';
   const collisions: number[] = [];
+  let lastStrength = 0;
   for (;;) {
     tau += bitS;
     if (tau + bitS > n) break;
@@ -61,6 +62,7 @@ function readFrom(
     }
     // The bit is the stronger half; both halves above the threshold also mark a collision there.
     const lo = Math.min(s1, s2);
+    lastStrength = Math.max(s1, s2) / h.level;
     if (lo > theta) collisions.push(letters.length - 1);
     const l = s1 > s2 ? 'D' : 'E';
     letters += l;
@@ -72,6 +74,17 @@ function readFrom(
     }
     if (want !== undefined && letters.length - 1 >= want) break;
   }
+  // Card frames are whole bytes with parity (9 bits each, a split first byte 9 − firstBit): one bit too
+  // many is noise that hid the end of frame (the idle half bits read as a weak D or E), so the frame ends
+  // a bit earlier.
+  if (
+    want === undefined &&
+    letters.endsWith('F') &&
+    (letters.length - 2 + firstBit) % 9 === 1 &&
+    lastStrength < 0.9 &&
+    collisions[collisions.length - 1] !== letters.length - 3
+  )
+    letters = `${letters.slice(0, -2)}F`;
   const bits = decodeOokLetters(letters).bits;
   const parityErrors = typeAFromBits(bits, { firstBit }).parityOk.filter((ok) => !ok).length;
   return { letters, collisions, parityErrors };

@@ -109,6 +109,11 @@ export function demodulateF(rx: Received, dir: Dir, opts: DemodFOpts = {}): Deco
   let prevRaw = opts.diff ? (c(hit.at + Math.round(15 * step)) > 0 ? 1 : 0) : 0;
   let want = 8;
   let lastEnd = tau;
+  // The end of the signal: a byte's worth of bits without the mid-bit transition (|c| under a quarter of
+  // the sync's) means the transmitter stopped, so a LEN larger than the frame reads as truncated rather
+  // than as idle zeros (which a CRC-16/XMODEM may even accept). Off when reading past the frame (BER).
+  const weakLimit = tracking && opts.measureBits === undefined ? 0.25 * amp * 2 * h : -1;
+  let weakRun = 0;
   while (nb < want) {
     const s = Math.round(tau);
     if (s < 0 || s + spb > n) break;
@@ -119,6 +124,12 @@ export function demodulateF(rx: Received, dir: Dir, opts: DemodFOpts = {}): Deco
       bit = raw ^ prevRaw;
       prevRaw = raw;
     }
+    if (Math.abs(v) < weakLimit) {
+      if (++weakRun >= 8) {
+        nb -= weakRun - 1;
+        break;
+      }
+    } else weakRun = 0;
     bits[nb] = bit;
     nb++;
     sumAbs += Math.abs(v);

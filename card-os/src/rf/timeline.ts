@@ -90,6 +90,14 @@ export interface ExchangeRecord {
   readonly budgetFc: number | null;
   readonly timingViolation: boolean;
   readonly retriedAfterExecution: boolean;
+  /** FeliCa Polling: what the reader heard in each time slot (rf.md §8.6). */
+  readonly slots?: readonly {
+    readonly slot: number;
+    readonly outcome: 'ok' | 'collision';
+    readonly idm?: Uint8Array;
+  }[];
+  /** A failure the reader recovered from by restarting (activation); not the transaction's outcome. */
+  readonly recovered?: boolean;
 }
 
 export interface ReportParams {
@@ -133,12 +141,21 @@ export function buildReport(params: ReportParams, timeline: Timeline, exchanges:
           },
         }
       : {}),
+    ...(e.slots
+      ? {
+          slots: e.slots.map((s) => ({
+            slot: s.slot,
+            outcome: s.outcome,
+            ...(s.idm ? { idm: bytesToHex(s.idm) } : {}),
+          })),
+        }
+      : {}),
     budgetUs: e.budgetFc === null ? null : fcToUs(e.budgetFc),
     timingViolation: e.timingViolation,
     retriedAfterExecution: e.retriedAfterExecution,
   }));
   const attempts = exchanges.reduce((s, e) => s + e.attempts, 0);
-  const bad = exchanges.find((e) => e.outcome !== 'ok');
+  const bad = exchanges.find((e) => e.outcome !== 'ok' && !e.recovered);
   return {
     ...params,
     exchanges: rows,

@@ -1,10 +1,17 @@
 // The outcome of checking one test vector, and the field readers every vector kind shares.
 import { hexToBytes } from '@mica/apdu-specs/hex';
+import type { RfTransportOptions } from '@mica/host-sdk/transport/rf/rf-options';
 
 export type CheckResult = { ok: true } | { ok: false; message: string };
 
+/** How card-transcript kinds reach the vector's card (other kinds ignore it). */
+export interface CheckContext {
+  /** Over the rf: transport with these options (rf.md §10.4); absent = in-process. */
+  readonly rf?: RfTransportOptions;
+}
+
 /** A vector checker: never throws; a missing or mistyped field is a failure naming the field. */
-export type Checker = (vector: Record<string, unknown>) => CheckResult;
+export type Checker = (vector: Record<string, unknown>, context?: CheckContext) => CheckResult;
 
 export const PASS: CheckResult = Object.freeze({ ok: true });
 

@@ -2,7 +2,7 @@
 // missing field is a failure with a message, never a crash and never a silent skip.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckResult } from './check-result';
+import type { CheckContext, CheckResult } from './check-result';
 import { KINDS } from './kinds/index';
 
 export interface VectorFailure {
@@ -55,7 +55,7 @@ function fileError(file: string, kind: string, error: string): FileReport {
   return { file, kind, passed: 0, failed: 1, failures: [], error };
 }
 
-export function runFile(file: string): FileReport {
+export function runFile(file: string, context: CheckContext = {}): FileReport {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -95,7 +95,7 @@ export function runFile(file: string): FileReport {
     ids.add(id);
     let r: CheckResult;
     try {
-      r = check(vec);
+      r = check(vec, context);
     } catch (e) {
       r = { ok: false, message: `checker error: ${(e as Error).message}` };
     }
@@ -108,11 +108,12 @@ export function runFile(file: string): FileReport {
 export function runConformance(
   paths: readonly string[],
   onFile?: (done: number, total: number) => void,
+  context: CheckContext = {},
 ): ConformanceReport {
   const files = expandPaths(paths);
   const reports: FileReport[] = [];
   files.forEach((f, i) => {
-    reports.push(runFile(f));
+    reports.push(runFile(f, context));
     onFile?.(i + 1, files.length);
   });
   return {

@@ -5,6 +5,7 @@ import { openScript } from './script';
 import { openTcp } from './tcp';
 import { openVpcd } from './vpcd';
 import { openPcsc } from './pcsc';
+import { openRf } from './rf';
 import type { OpenedTarget, TargetOpener, TargetOptions } from './types';
 
 export type { OpenedTarget, TargetOptions } from './types';
@@ -15,6 +16,7 @@ const OPENERS: ReadonlyMap<string, TargetOpener> = new Map<string, TargetOpener>
   ['script', openScript],
   ['vpcd', openVpcd],
   ['pcsc', openPcsc],
+  ['rf', openRf],
 ]);
 
 /** Options that only a card in this process can honour. */

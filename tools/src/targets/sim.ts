@@ -15,6 +15,7 @@ export function openSim(path: string, options: TargetOptions): Promise<OpenedTar
   const transport = new InProcessTransport(card, `sim:${path}`);
   return Promise.resolve({
     transport,
+    endpoint: card.airEndpoint(),
     async close() {
       await transport.close();
       card.powerOff();

@@ -2,16 +2,22 @@
 // it into a host-sdk Transport. Each scheme lives in its own module and is listed in ./index.ts.
 import type { Transport } from '@mica/host-sdk/transport/transport';
 import type { RandomSource } from '@mica/card-os/random';
+import type { RfCardEndpoint } from '@mica/apdu-specs/rf/endpoint';
+import type { WireTracer } from '@mica/host-sdk/transport/wire-trace';
 
 export interface TargetOptions {
   /** Seed of the card's random source (sim: targets, also inside rf:). */
   readonly random?: RandomSource;
   /** Cut the power after the N-th EEPROM byte write of the session (sim: targets, also inside rf:). */
   readonly powerCutAfterBytes?: number;
+  /** Receives the target's JSONL trace records where it produces them (rf:, rf.md §11.1). */
+  readonly onWire?: WireTracer;
 }
 
 export interface OpenedTarget {
   readonly transport: Transport;
+  /** The card's frame endpoint, for targets whose card is in this process (the radio simulator wraps it). */
+  readonly endpoint?: RfCardEndpoint;
   /** Ends the session: powers the card off and saves its image where the target owns one. */
   close(): Promise<void>;
 }

@@ -5,7 +5,8 @@ import { ProfileError, parseProfile } from '@mica/apdu-specs/profile';
 import { Card } from '@mica/card-os/card';
 import { cardImageFromProfile } from '@mica/card-os/factory';
 import { ListRandom, SeededRandom, type RandomSource } from '@mica/card-os/random';
-import type { CheckResult } from '../check-result';
+import { RfTransport } from '@mica/host-sdk/transport/rf/rf-transport';
+import type { CheckContext, CheckResult } from '../check-result';
 
 export interface Exchange {
   readonly command: Uint8Array;
@@ -68,25 +69,41 @@ export function cardFromVector(v: Vector, random: RandomSource): Card | string {
   }
 }
 
-export function checkFelicaTranscript(v: Vector): CheckResult {
+/** Sends every exchange to the card (in-process, or over rf: when the context says so) and compares. */
+export function replayTranscript(
+  card: Card,
+  exchanges: readonly Exchange[],
+  iface: 'felica' | 'apdu',
+  context: CheckContext = {},
+): CheckResult {
+  const rf = context.rf ? new RfTransport(card.airEndpoint(), context.rf) : undefined;
+  try {
+    for (let i = 0; i < exchanges.length; i++) {
+      const e = exchanges[i]!;
+      let got: Uint8Array | null;
+      try {
+        if (rf) got = iface === 'felica' ? rf.exchangeFelica(e.command) : rf.exchangeApdu(e.command);
+        else got = iface === 'felica' ? card.felica(e.command) : card.apdu(e.command);
+      } catch (err) {
+        return fail(`exchange ${i + 1}: ${(err as Error).message}`);
+      }
+      const want = e.response === null ? '-' : bytesToHex(e.response);
+      const have = got === null ? '-' : bytesToHex(got);
+      if (want !== have)
+        return fail(`exchange ${i + 1} (${bytesToHex(e.command)}): expected ${want}, got ${have}`);
+    }
+    return { ok: true };
+  } finally {
+    void rf?.close();
+  }
+}
+
+export function checkFelicaTranscript(v: Vector, context: CheckContext = {}): CheckResult {
   const exchanges = readExchanges(v, 'tx', 'rx');
   if (typeof exchanges === 'string') return fail(exchanges);
   const random = cardRandomOf(v);
   if (typeof random === 'string') return fail(random);
   const card = cardFromVector(v, random);
   if (typeof card === 'string') return fail(card);
-  for (let i = 0; i < exchanges.length; i++) {
-    const e = exchanges[i]!;
-    let got: Uint8Array | null;
-    try {
-      got = card.felica(e.command);
-    } catch (err) {
-      return fail(`exchange ${i + 1}: ${(err as Error).message}`);
-    }
-    const want = e.response === null ? '-' : bytesToHex(e.response);
-    const have = got === null ? '-' : bytesToHex(got);
-    if (want !== have)
-      return fail(`exchange ${i + 1} (${bytesToHex(e.command)}): expected ${want}, got ${have}`);
-  }
-  return { ok: true };
+  return replayTranscript(card, exchanges, 'felica', context);
 }
