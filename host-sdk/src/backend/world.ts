@@ -1,7 +1,8 @@
 // A world of back-end instances sharing one clock, one seeded random source and one mode (flows.md
 // 1.2-1.4). Instances live in `<dataDir>/<kind>-<id>.sqlite` (or in memory); each has a storage key
 // in `<dataDir>/<kind>-<id>.key` (in memory: drawn from the world's Rng). Peers are reached through
-// the world in-process; `mica backend serve` serves a world's instances over HTTP.
+// the world in-process (or through the `peers` option, e.g. over HTTP); `mica backend serve` serves a
+// world's instances over HTTP.
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
@@ -21,6 +22,10 @@ import type { ApiSpec } from './schema';
 import { BANK_API, SqliteBank } from './kinds/bank';
 import { CREDIT_API, SqliteCredit } from './kinds/credit';
 import { EMONEY_API, SqliteEMoney } from './kinds/emoney';
+import { BRAND_API, SqliteBrand } from './kinds/brand';
+import { ISSUER_API, SqliteIssuer } from './kinds/issuer';
+import { SERVICE_CENTER_API, SqliteServiceCenter } from './kinds/service-center';
+import { CYBERSHOP_API, SqliteCybershop } from './kinds/cybershop';
 
 export interface KindEntry {
   readonly api: ApiSpec;
@@ -32,6 +37,10 @@ export const KINDS = {
   bank: { api: BANK_API, create: (c: BackendContext) => new SqliteBank(c) },
   credit: { api: CREDIT_API, create: (c: BackendContext) => new SqliteCredit(c) },
   emoney: { api: EMONEY_API, create: (c: BackendContext) => new SqliteEMoney(c) },
+  brand: { api: BRAND_API, create: (c: BackendContext) => new SqliteBrand(c) },
+  issuer: { api: ISSUER_API, create: (c: BackendContext) => new SqliteIssuer(c) },
+  'service-center': { api: SERVICE_CENTER_API, create: (c: BackendContext) => new SqliteServiceCenter(c) },
+  cybershop: { api: CYBERSHOP_API, create: (c: BackendContext) => new SqliteCybershop(c) },
 } as const satisfies Record<string, KindEntry>;
 
 export type Kind = keyof typeof KINDS;
@@ -49,6 +58,11 @@ export interface WorldOptions {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly mode?: Mode;
+  /**
+   * How the instances reach their peers (default: this world, in-process). A scenario served over
+   * HTTP passes a directory of HTTP clients, so back-end-to-back-end calls cross the network too.
+   */
+  readonly peers?: PeerDirectory;
 }
 
 export class World implements PeerDirectory {
@@ -98,7 +112,7 @@ export class World implements PeerDirectory {
       clock: this.options.clock,
       rng: this.options.rng.fork(`${kind}/${id}`),
       mode: this.mode,
-      peers: this,
+      peers: this.options.peers ?? this,
     };
     const backend = KINDS[kind].create(context);
     this.instances.set(id, { kind, backend });

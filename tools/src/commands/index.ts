@@ -6,8 +6,10 @@ import { registerDemo } from './demo';
 import { registerFelica } from './felica';
 import { registerBackend } from './backend';
 import { registerBench } from './bench';
+import { registerCampaign } from './campaign';
 import { registerReference } from './reference';
 import { registerRf } from './rf';
+import { registerRun } from './run';
 import { registerServe } from './serve';
 
 export function registerCommands(program: Command): void {
@@ -17,7 +19,9 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerBackend(program);
   registerBench(program);
+  registerCampaign(program);
   registerReference(program);
   registerRf(program);
+  registerRun(program);
   registerServe(program);
 }
