@@ -7,7 +7,8 @@ import type { Transport } from '@mica/host-sdk/transport/transport';
 import { TransportError } from '@mica/host-sdk/transport/transport';
 import { hexArg, intArg } from '../args';
 import { UsageError } from '../cli-error';
-import { openTarget } from '../targets';
+import { openTarget, schemeOf } from '../targets';
+import { TraceRecorder } from '../trace/recorder';
 
 type Interface = 'felica' | 'apdu';
 
@@ -15,6 +16,8 @@ interface ExchangeOptions {
   seed?: string;
   powerCutAfterBytes?: string;
   stdin?: boolean;
+  pcap?: string;
+  pcapEpoch?: string;
 }
 
 const WORDS: Record<Interface, { one: string; many: string; description: string; examples: string }> = {
@@ -24,7 +27,8 @@ const WORDS: Record<Interface, { one: string; many: string; description: string;
     description:
       'power the chip on, send each FeliCa frame, print each answer (hex, LEN first) or - for silence',
     examples:
-      '\nExamples:\n  mica felica card.img 0600ffff0100\n  mica felica sim:card.img --stdin < frames.txt\n',
+      '\nExamples:\n  mica felica card.img 0600ffff0100\n  mica felica sim:card.img --stdin < frames.txt\n' +
+      "  mica felica 'rf:sim:card.img?snr=14&rate=424' 0600ffff0100 --pcap polling.pcap\n",
   },
   apdu: {
     one: 'APDU',
@@ -32,7 +36,8 @@ const WORDS: Record<Interface, { one: string; many: string; description: string;
     description:
       'power the chip on, send each command APDU, print each answer (response data ‖ SW1 SW2) or - for silence',
     examples:
-      '\nExamples:\n  mica apdu card.img ffca000000\n  mica apdu card.img 80fe00000a0a0402fe010203040506\n',
+      '\nExamples:\n  mica apdu card.img ffca000000\n  mica apdu card.img 80fe00000a0a0402fe010203040506\n' +
+      "  mica apdu 'rf:sim:card.img?tech=b' ffca000000 --pcap session.pcap\n",
   },
 };
 
@@ -56,6 +61,14 @@ function registerExchange(program: Command, iface: Interface): void {
     .option('--seed <n>', "seed of the card's random source (reproducible random numbers)")
     .option('--power-cut-after-bytes <n>', 'cut the power after the N-th EEPROM byte write of the session')
     .option('--stdin', `read one ${w.one} per line from stdin, answering each at once`)
+    .option(
+      '--pcap <file>',
+      'write a capture for Wireshark: rf: targets their frames as on air, others their exchanges (.pcapng for pcapng)',
+    )
+    .option(
+      '--pcap-epoch <s>',
+      'capture timestamps start at this many seconds since 1970 (default: rf: 0, others the clock)',
+    )
     .addHelpText('after', w.examples)
     .action(async (target: string, items: string[], o: ExchangeOptions) => {
       if (o.stdin && items.length > 0)
@@ -72,12 +85,18 @@ function registerExchange(program: Command, iface: Interface): void {
         o.powerCutAfterBytes === undefined
           ? undefined
           : intArg(o.powerCutAfterBytes, '--power-cut-after-bytes', 0, Number.MAX_SAFE_INTEGER);
+      const epoch =
+        o.pcapEpoch === undefined ? undefined : intArg(o.pcapEpoch, '--pcap-epoch', 0, 4294967295);
+      if (epoch !== undefined && o.pcap === undefined) throw new UsageError('--pcap-epoch needs --pcap');
+      const recorder = o.pcap === undefined ? undefined : new TraceRecorder(epoch);
+      const air = schemeOf(target).scheme === 'rf';
       const session = await openTarget(target, {
         ...(random ? { random } : {}),
         ...(cut !== undefined ? { powerCutAfterBytes: cut } : {}),
+        ...(recorder && air ? { onWire: recorder.onWire } : {}),
       });
       try {
-        const t = session.transport;
+        const t = recorder && !air ? recorder.wrap(session.transport) : session.transport;
         if (!o.stdin) {
           const out: string[] = [];
           for (const [i, f] of items.entries()) out.push(await answer(t, iface, f, `${w.one} ${i + 1}`));
@@ -101,6 +120,7 @@ function registerExchange(program: Command, iface: Interface): void {
         }
       } finally {
         await session.close();
+        if (recorder && o.pcap !== undefined) recorder.write({ pcap: o.pcap }, air);
       }
     });
 }
