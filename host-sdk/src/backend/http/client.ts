@@ -14,6 +14,10 @@ import { RequestError } from '../schema';
 import type { BankBackend, BankRequest } from '../kinds/bank';
 import type { CreditBackend, CreditRequest } from '../kinds/credit';
 import type { EMoneyBackend, EMoneyRequest } from '../kinds/emoney';
+import type { BrandHolderBackend, BrandRequest } from '../kinds/brand';
+import type { IssuerBackend, IssuerRequest } from '../kinds/issuer';
+import type { ServiceCenterBackend, ServiceCenterRequest } from '../kinds/service-center';
+import type { CybershopBackend, CybershopRequest } from '../kinds/cybershop';
 
 export interface HttpLinkOptions {
   /** e.g. http://127.0.0.1:8080 */
@@ -206,4 +210,106 @@ function unwrap<T>(answer: unknown): T {
   const o = answer as Outcome<T>;
   if (!o.ok) throw new Error(`${o.code}: ${o.message}`);
   return o.result;
+}
+
+/** Seed 003 clients (flows.md 5.1): one POST per method, the same interfaces as the SQLite kinds. */
+type R<B, M extends keyof B> = ResultOf<B[M]>;
+
+export class HttpBrandClient extends HttpKindClient implements BrandHolderBackend {
+  readonly kind = 'brand';
+  setUp = (r: BrandRequest<'setUp'>) => this.call<R<BrandHolderBackend, 'setUp'>>('setUp', r);
+  registerParticipant = (r: BrandRequest<'registerParticipant'>) =>
+    this.call<R<BrandHolderBackend, 'registerParticipant'>>('registerParticipant', r);
+  recordCustomer = (r: BrandRequest<'recordCustomer'>) =>
+    this.call<R<BrandHolderBackend, 'recordCustomer'>>('recordCustomer', r);
+  recordPermission = (r: BrandRequest<'recordPermission'>) =>
+    this.call<R<BrandHolderBackend, 'recordPermission'>>('recordPermission', r);
+  revokePermission = (r: BrandRequest<'revokePermission'>) =>
+    this.call<R<BrandHolderBackend, 'revokePermission'>>('revokePermission', r);
+  distributeKey = (r: BrandRequest<'distributeKey'>) =>
+    this.call<R<BrandHolderBackend, 'distributeKey'>>('distributeKey', r);
+  keyRegistry = (r: BrandRequest<'keyRegistry'> = {}) =>
+    this.call<R<BrandHolderBackend, 'keyRegistry'>>('keyRegistry', r);
+  participant = (r: BrandRequest<'participant'>) =>
+    this.call<R<BrandHolderBackend, 'participant'>>('participant', r);
+  customer = (r: BrandRequest<'customer'>) => this.call<R<BrandHolderBackend, 'customer'>>('customer', r);
+  noticeLoad = (r: BrandRequest<'noticeLoad'>) =>
+    this.call<R<BrandHolderBackend, 'noticeLoad'>>('noticeLoad', r);
+  beginProxyLoad = (r: BrandRequest<'beginProxyLoad'>) =>
+    this.call<R<BrandHolderBackend, 'beginProxyLoad'>>('beginProxyLoad', r);
+  recordProxyLoad = (r: BrandRequest<'recordProxyLoad'>) =>
+    this.call<R<BrandHolderBackend, 'recordProxyLoad'>>('recordProxyLoad', r);
+  recordPayment = (r: BrandRequest<'recordPayment'>) =>
+    this.call<R<BrandHolderBackend, 'recordPayment'>>('recordPayment', r);
+  payments = (r: BrandRequest<'payments'> = {}) =>
+    this.call<R<BrandHolderBackend, 'payments'>>('payments', r);
+  proxyLoads = (r: BrandRequest<'proxyLoads'> = {}) =>
+    this.call<R<BrandHolderBackend, 'proxyLoads'>>('proxyLoads', r);
+  loadNotices = (r: BrandRequest<'loadNotices'> = {}) =>
+    this.call<R<BrandHolderBackend, 'loadNotices'>>('loadNotices', r);
+  runAccounting = (r: BrandRequest<'runAccounting'>) =>
+    this.call<R<BrandHolderBackend, 'runAccounting'>>('runAccounting', r);
+  period = (r: BrandRequest<'period'>) => this.call<R<BrandHolderBackend, 'period'>>('period', r);
+  flushNotices = (r: BrandRequest<'flushNotices'> = {}) =>
+    this.call<R<BrandHolderBackend, 'flushNotices'>>('flushNotices', r);
+}
+
+export class HttpIssuerClient extends HttpKindClient implements IssuerBackend {
+  readonly kind = 'issuer';
+  setUp = (r: IssuerRequest<'setUp'>) => this.call<R<IssuerBackend, 'setUp'>>('setUp', r);
+  installKeyPackage = (r: IssuerRequest<'installKeyPackage'>) =>
+    this.call<R<IssuerBackend, 'installKeyPackage'>>('installKeyPackage', r);
+  heldKeys = (r: IssuerRequest<'heldKeys'> = {}) => this.call<R<IssuerBackend, 'heldKeys'>>('heldKeys', r);
+  registerUser = (r: IssuerRequest<'registerUser'>) =>
+    this.call<R<IssuerBackend, 'registerUser'>>('registerUser', r);
+  user = (r: IssuerRequest<'user'>) => this.call<R<IssuerBackend, 'user'>>('user', r);
+  signPermission = (r: IssuerRequest<'signPermission'>) =>
+    this.call<R<IssuerBackend, 'signPermission'>>('signPermission', r);
+  approveLoad = (r: IssuerRequest<'approveLoad'>) =>
+    this.call<R<IssuerBackend, 'approveLoad'>>('approveLoad', r);
+  recordLoad = (r: IssuerRequest<'recordLoad'>) => this.call<R<IssuerBackend, 'recordLoad'>>('recordLoad', r);
+  settle = (r: IssuerRequest<'settle'>) => this.call<R<IssuerBackend, 'settle'>>('settle', r);
+  loads = (r: IssuerRequest<'loads'> = {}) => this.call<R<IssuerBackend, 'loads'>>('loads', r);
+  flushNotices = (r: IssuerRequest<'flushNotices'> = {}) =>
+    this.call<R<IssuerBackend, 'flushNotices'>>('flushNotices', r);
+}
+
+export class HttpServiceCenterClient extends HttpKindClient implements ServiceCenterBackend {
+  readonly kind = 'service-center';
+  setUp = (r: ServiceCenterRequest<'setUp'>) => this.call<R<ServiceCenterBackend, 'setUp'>>('setUp', r);
+  installKeyPackage = (r: ServiceCenterRequest<'installKeyPackage'>) =>
+    this.call<R<ServiceCenterBackend, 'installKeyPackage'>>('installKeyPackage', r);
+  heldKeys = (r: ServiceCenterRequest<'heldKeys'> = {}) =>
+    this.call<R<ServiceCenterBackend, 'heldKeys'>>('heldKeys', r);
+  registerTerminal = (r: ServiceCenterRequest<'registerTerminal'>) =>
+    this.call<R<ServiceCenterBackend, 'registerTerminal'>>('registerTerminal', r);
+  terminals = (r: ServiceCenterRequest<'terminals'> = {}) =>
+    this.call<R<ServiceCenterBackend, 'terminals'>>('terminals', r);
+  authorizeLoad = (r: ServiceCenterRequest<'authorizeLoad'>) =>
+    this.call<R<ServiceCenterBackend, 'authorizeLoad'>>('authorizeLoad', r);
+  recordLoad = (r: ServiceCenterRequest<'recordLoad'>) =>
+    this.call<R<ServiceCenterBackend, 'recordLoad'>>('recordLoad', r);
+  recordPayment = (r: ServiceCenterRequest<'recordPayment'>) =>
+    this.call<R<ServiceCenterBackend, 'recordPayment'>>('recordPayment', r);
+  transactions = (r: ServiceCenterRequest<'transactions'> = {}) =>
+    this.call<R<ServiceCenterBackend, 'transactions'>>('transactions', r);
+  settle = (r: ServiceCenterRequest<'settle'>) => this.call<R<ServiceCenterBackend, 'settle'>>('settle', r);
+  flushNotices = (r: ServiceCenterRequest<'flushNotices'> = {}) =>
+    this.call<R<ServiceCenterBackend, 'flushNotices'>>('flushNotices', r);
+}
+
+export class HttpCybershopClient extends HttpKindClient implements CybershopBackend {
+  readonly kind = 'cybershop';
+  setUp = (r: CybershopRequest<'setUp'>) => this.call<R<CybershopBackend, 'setUp'>>('setUp', r);
+  addStock = (r: CybershopRequest<'addStock'>) => this.call<R<CybershopBackend, 'addStock'>>('addStock', r);
+  inventory = (r: CybershopRequest<'inventory'> = {}) =>
+    this.call<R<CybershopBackend, 'inventory'>>('inventory', r);
+  placeOrder = (r: CybershopRequest<'placeOrder'>) =>
+    this.call<R<CybershopBackend, 'placeOrder'>>('placeOrder', r);
+  approveSale = (r: CybershopRequest<'approveSale'>) =>
+    this.call<R<CybershopBackend, 'approveSale'>>('approveSale', r);
+  completeSale = (r: CybershopRequest<'completeSale'>) =>
+    this.call<R<CybershopBackend, 'completeSale'>>('completeSale', r);
+  orders = (r: CybershopRequest<'orders'> = {}) => this.call<R<CybershopBackend, 'orders'>>('orders', r);
+  settle = (r: CybershopRequest<'settle'>) => this.call<R<CybershopBackend, 'settle'>>('settle', r);
 }
