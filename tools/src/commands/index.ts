@@ -10,6 +10,7 @@ import { registerReference } from './reference';
 import { registerRf } from './rf';
 import { registerRun } from './run';
 import { registerServe } from './serve';
+import { registerTrace } from './trace';
 
 export function registerCommands(program: Command): void {
   registerCard(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerRf(program);
   registerRun(program);
   registerServe(program);
+  registerTrace(program);
 }
