@@ -246,7 +246,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       unit: f.unit,
       reference: ref.value,
       referenceName: ref.name,
-      ratio: Number(ratio.toFixed(2)),
+      // Three significant digits: a slow machine can be far below a target, never at 0.
+      ratio: Number(ratio.toPrecision(3)),
       target: f.target,
       met: f.lowerIsBetter ? value <= f.target : value >= f.target,
     });
