@@ -247,9 +247,16 @@ function chip(v: unknown): ProfileChip {
     only(i, p, ['uid', 'atqa', 'sak', 'ats', 'pupi', 'appData', 'protInfo']);
     const out: { -readonly [K in keyof ProfileIso14443]: ProfileIso14443[K] } = {};
     if (i['uid'] !== undefined) out.uid = hex(i['uid'], `${p}.uid`, [4, 7, 10]);
+    if (out.uid?.[0] === 0x88)
+      throw new ProfileError(`${p}.uid`, 'must not start with 88h (the cascade tag)');
     if (i['atqa'] !== undefined) out.atqa = hex(i['atqa'], `${p}.atqa`, [2]);
     if (i['sak'] !== undefined) out.sak = hex(i['sak'], `${p}.sak`, [1])[0]!;
     if (i['ats'] !== undefined) out.ats = hex(i['ats'], `${p}.ats`);
+    if (out.ats && (out.ats.length > 14 || out.ats[0] !== out.ats.length))
+      throw new ProfileError(
+        `${p}.ats`,
+        'must be 1 to 14 bytes with TL (its first byte) equal to its length',
+      );
     if (i['pupi'] !== undefined) out.pupi = hex(i['pupi'], `${p}.pupi`, [4]);
     if (i['appData'] !== undefined) out.appData = hex(i['appData'], `${p}.appData`, [4]);
     if (i['protInfo'] !== undefined) out.protInfo = hex(i['protInfo'], `${p}.protInfo`, [3]);

@@ -6,6 +6,7 @@ import { registerDemo } from './demo';
 import { registerFelica } from './felica';
 import { registerBackend } from './backend';
 import { registerBench } from './bench';
+import { registerCampaign } from './campaign';
 import { registerReference } from './reference';
 import { registerRf } from './rf';
 import { registerRun } from './run';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerBackend(program);
   registerBench(program);
+  registerCampaign(program);
   registerReference(program);
   registerRf(program);
   registerRun(program);

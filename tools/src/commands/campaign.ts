@@ -1,0 +1,69 @@
+// `mica campaign <kind>`: runs one campaign (tearing, fuzz, attacks) with a budget and a seed, prints
+// a summary (or `--json` the report), exit 1 if anything failed.
+import type { Command } from 'commander';
+import { intArg } from '../args';
+import { UsageError } from '../cli-error';
+import { CAMPAIGN_KINDS, PENDING_KINDS } from '../campaign/kinds';
+import { DEFAULT_SEED, failureCount, runCampaign, type CampaignKind } from '../campaign/runner';
+import { campaignSummary } from '../campaign/summary';
+import { progressBar } from '../progress';
+
+interface CampaignOptions {
+  budget?: string;
+  seed?: string;
+  json?: boolean;
+}
+
+function kindNamed(name: string, kinds: readonly CampaignKind[]): CampaignKind {
+  const kind = kinds.find((k) => k.name === name);
+  if (kind) return kind;
+  const runnable = kinds.map((k) => k.name).join(', ');
+  const pending = PENDING_KINDS.find((p) => p.name === name);
+  if (pending)
+    throw new UsageError(
+      `campaign ${name} cannot run yet: ${pending.missing}; the campaigns that run are ${runnable}`,
+    );
+  throw new UsageError(`unknown campaign "${name}" (campaigns: ${runnable})`);
+}
+
+export function registerCampaign(program: Command, kinds: readonly CampaignKind[] = CAMPAIGN_KINDS): void {
+  const names = [...kinds.map((k) => k.name), ...PENDING_KINDS.map((p) => p.name)].join(' | ');
+  program
+    .command('campaign <kind>')
+    .description(`run a reliability campaign (${names}) with a summary of what was tried and what failed`)
+    .option('--budget <n>', "how much to try, in the campaign's unit (see below)")
+    .option('--seed <n>', `seed of every random choice (default ${DEFAULT_SEED})`)
+    .option('--json', 'print { campaign, budget, seed, tried, failed, failures, durationMs }')
+    .addHelpText(
+      'after',
+      `\nCampaigns:\n${kinds
+        .map(
+          (k) =>
+            `  ${k.name}: ${k.description}\n    budget in ${k.unit}; default ${k.defaultBudget.toLocaleString('en-US')}`,
+        )
+        .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})`).join('\n')}\n` +
+        '\nExit codes: 0 nothing failed, 1 something failed, 2 a usage error.\n' +
+        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n',
+    )
+    .action(async (name: string, o: CampaignOptions) => {
+      const kind = kindNamed(name, kinds);
+      const budget =
+        o.budget === undefined ? undefined : intArg(o.budget, '--budget', 1, Number.MAX_SAFE_INTEGER);
+      const seed = o.seed === undefined ? undefined : intArg(o.seed, '--seed', 0, 2 ** 48);
+      const bar = o.json ? undefined : progressBar(`campaign ${kind.name}`);
+      let report;
+      try {
+        report = await runCampaign(kind, {
+          ...(budget === undefined ? {} : { budget }),
+          ...(seed === undefined ? {} : { seed }),
+          onProgress: (done, total) => bar?.update(done, total),
+        });
+      } finally {
+        bar?.stop();
+      }
+      process.stdout.write(
+        o.json ? `${JSON.stringify(report, null, 2)}\n` : campaignSummary(report, kind.unit),
+      );
+      if (failureCount(report) > 0) process.exitCode = 1;
+    });
+}
