@@ -1,0 +1,122 @@
+// MerchantTerminal (flows.md 3.1: store e-money terminal [80]; R2): a payment is a decrement Write
+// with a charge ID, authorised by the terminal's own key holder for the subtract service and the log
+// (it cannot add value). The MAC-verified result waits in the terminal's outbox until the e-money
+// server has booked it (recordPayment: float → the merchant).
+import type { EMoneyBackend } from '../backend/kinds/emoney';
+import { FelicaClient } from '../felica/client';
+import { SecureFelicaSession } from '../felica/secure-session';
+import type { KeyHolder } from '../keys/key-holder';
+import type { Clock } from '../platform/clock';
+import type { Rng } from '../platform/rng';
+import { newTxId } from '../platform/tx-id';
+import type { Transport } from '../transport/transport';
+import {
+  executionIdOf,
+  flags,
+  logBlock,
+  readOpen,
+  relativePurseBlock,
+  type EmoneyCardLayout,
+} from './emoney-card';
+import type { TerminalReporter } from './events';
+import type { TerminalStore } from './terminal-store';
+
+export interface MerchantTerminalOptions {
+  readonly store: TerminalStore;
+  readonly card: Transport;
+  readonly layout: EmoneyCardLayout;
+  /** The merchant's name in the e-money ledger (ext:merchant:<name>). */
+  readonly merchant: string;
+  readonly emoney: { readonly id: string; readonly api: EMoneyBackend };
+  /** Holds the subtract-service and log keys only. */
+  readonly keys: KeyHolder;
+  readonly rng: Rng;
+  readonly clock: Clock;
+  readonly origin: number;
+  readonly report?: TerminalReporter;
+}
+
+export type PaymentResult =
+  | { readonly ok: true; readonly txId: string; readonly balanceBefore: number }
+  | { readonly ok: false; readonly code: string; readonly status: string };
+
+export class MerchantTerminal {
+  readonly id: string;
+  private readonly felica: FelicaClient;
+
+  constructor(private readonly o: MerchantTerminalOptions) {
+    this.id = o.store.id;
+    this.felica = new FelicaClient(o.card);
+  }
+
+  private async event(
+    step: string,
+    to: string,
+    summary: string,
+    card?: { command: string; status: string },
+  ): Promise<void> {
+    this.o.store.log(step, to, summary, card && `${card.command} → ${card.status}`);
+    await this.o.report?.({ step, from: this.id, to, summary, ...(card ? { card } : {}) });
+  }
+
+  /** R2: subtract `amount` from the card in the field; SF2 01 (insufficient) changes nothing. */
+  async pay(amount: number, txId = newTxId(this.o.rng)): Promise<PaymentResult> {
+    const { layout } = this.o;
+    const open = await readOpen(this.felica, layout);
+    await this.event('R1', 'card', `balance ¥${open.purse.balance} on ${open.emoneyNo}`, {
+      command: 'Read Without Encryption',
+      status: 'SF 00 00',
+    });
+    const session = await SecureFelicaSession.open(this.felica, this.o.keys, {
+      idm: open.idm,
+      systemCode: layout.systemCode,
+      suite: layout.suite,
+      areas: [],
+      services: [layout.purseSubtract, layout.log],
+    });
+    try {
+      const chargeId = txId.slice(0, 16);
+      const w = await session.write(
+        [layout.purseSubtract, layout.log],
+        [
+          { serviceIndex: 0, block: 0 },
+          { serviceIndex: 1, block: 0 },
+        ],
+        [
+          relativePurseBlock(amount, executionIdOf(chargeId)),
+          logBlock({ chargeId, amount, kind: 'subtract', day: this.o.clock.today(), origin: this.o.origin }),
+        ],
+      );
+      await this.event('R2', 'card', `pay ¥${amount}, charge ID ${chargeId}`, {
+        command: 'Write (secure)',
+        status: flags(w),
+      });
+      if (!w.ok)
+        return {
+          ok: false,
+          code: w.sf2 === 0x01 ? 'E_INSUFFICIENT_VALUE' : 'E_CARD_REFUSED',
+          status: flags(w),
+        };
+      const seq = this.o.store.hold({
+        txId,
+        peer: this.o.emoney.id,
+        topic: 'recordPayment',
+        payload: { txId },
+        floatIssuer: this.o.emoney.id,
+        floatAmount: -amount,
+      });
+      const r = await this.o.emoney.api.recordPayment({
+        txId,
+        emoneyNo: open.emoneyNo,
+        amount,
+        merchant: this.o.merchant,
+        terminalId: this.id,
+      });
+      await this.event('R2', this.o.emoney.id, `recordPayment ¥${amount} → ${r.ok ? 'booked' : r.code}`);
+      if (r.ok) this.o.store.release(seq);
+      return { ok: true, txId, balanceBefore: open.purse.balance };
+    } finally {
+      await session.close();
+    }
+  }
+}
