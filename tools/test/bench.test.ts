@@ -13,6 +13,10 @@ describe('runBench', () => {
       '× faster than the air',
       'sessions/s',
       'ms',
+      '× real time',
+      '× real time',
+      '× real time',
+      '× real time',
     ]);
     for (const r of rows) {
       expect(Object.keys(r).sort()).toEqual([
@@ -32,11 +36,17 @@ describe('runBench', () => {
       expect(r.referenceName).toMatch(/target/);
       expect(r.reference).toBe(r.target);
     }
-    expect(rows.map((r) => r.target)).toEqual([500_000, 50_000, 20_000, 250, 20_000, 50]);
+    expect(rows.map((r) => r.target)).toEqual([500_000, 50_000, 20_000, 250, 20_000, 50, 1000, 20, 1, 1]);
+    expect(rows.slice(6).map((r) => r.name.split(':')[0])).toEqual([
+      'rf.f212.codec',
+      'rf.f212.channel',
+      'rf.a106.channel',
+      'rf.b106.channel',
+    ]);
     expect(JSON.parse(JSON.stringify(rows))).toEqual(rows);
-    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const table = benchTable(rows).trimEnd().split('\n');
-    expect(table).toHaveLength(7);
+    expect(table).toHaveLength(11);
     expect(table[1]).toContain('commands/s');
   });
 });

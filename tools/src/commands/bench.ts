@@ -12,6 +12,7 @@ import { alignRows } from '../dump/dump-text';
 import { progressBar } from '../progress';
 import { opensslTdesMBps, paymentAirtimeSeconds, paymentRig } from '../bench/payment';
 import { appletReadRig } from '../bench/applet-read';
+import { channelWorkload, codecWorkload, realtimeFactor } from '../bench/rf';
 
 export interface BenchRow {
   readonly name: string;
@@ -131,7 +132,53 @@ function expectOk(card: Card, frame: Uint8Array, at: number, what: string): void
     );
 }
 
-function figures(): Figure[] {
+/** The rows of rf.md §12: real-time factors of the radio simulator, Σ airtime / wall time. */
+function rfFigures(quick: boolean): Figure[] {
+  const runs = quick ? 3 : 5;
+  const minSeconds = (seconds: number): number => (quick ? seconds : Math.max(1, seconds));
+  const codec = codecWorkload(quick ? 1000 : 10_000);
+  const f212 = channelWorkload('f', quick ? 50 : 500, 64, 10, 8);
+  const a106 = channelWorkload('a', quick ? 10 : 100, 64, 10);
+  const b106 = channelWorkload('b', quick ? 10 : 100, 64, 10);
+  const reported = (w: { label: string }) => () =>
+    Promise.resolve({ value: 1, name: `real time; reported only, no target (${w.label})` });
+  return [
+    {
+      name: `rf.f212.codec: symbol-level Type F codec (${codec.label})`,
+      unit: '× real time',
+      target: 1000,
+      lowerIsBetter: false,
+      reference: () => Promise.resolve({ value: 1000, name: `target (ARCHITECTURE.md, rf.md §12)` }),
+      measure: (seconds) => realtimeFactor(codec, minSeconds(seconds), runs),
+    },
+    {
+      name: `rf.f212.channel: sample-level channel with noise, full receiver (${f212.label})`,
+      unit: '× real time',
+      target: 20,
+      lowerIsBetter: false,
+      reference: () => Promise.resolve({ value: 20, name: `target (ARCHITECTURE.md, rf.md §12)` }),
+      measure: (seconds) => realtimeFactor(f212, minSeconds(seconds), runs),
+    },
+    {
+      name: `rf.a106.channel: Type A card→reader, sample level (${a106.label})`,
+      unit: '× real time',
+      target: 1,
+      lowerIsBetter: false,
+      reference: reported(a106),
+      measure: (seconds) => realtimeFactor(a106, minSeconds(seconds), runs),
+    },
+    {
+      name: `rf.b106.channel: Type B card→reader, sample level (${b106.label})`,
+      unit: '× real time',
+      target: 1,
+      lowerIsBetter: false,
+      reference: reported(b106),
+      measure: (seconds) => realtimeFactor(b106, minSeconds(seconds), runs),
+    },
+  ];
+}
+
+function figures(quick: boolean): Figure[] {
   return [
     {
       name: 'Read Without Encryption, 1 block, in-process',
@@ -221,6 +268,7 @@ function figures(): Figure[] {
         }, seconds);
       },
     },
+    ...rfFigures(quick),
   ];
 }
 
@@ -232,7 +280,7 @@ function round(x: number): number {
 /** Runs every figure; returns the rows `mica bench --json` prints. */
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const seconds = options.seconds ?? (options.quick ? 0.3 : 2);
-  const list = figures();
+  const list = figures(options.quick);
   const rows: BenchRow[] = [];
   for (const f of list) {
     options.onRow?.(rows.length, list.length);
