@@ -350,6 +350,7 @@ export class ChargeTerminal {
         day: this.o.clock.today(),
         origin: this.o.origin,
       });
+      let seq = 0;
       for (let attempt = 0; ; attempt++) {
         let w;
         try {
@@ -371,13 +372,25 @@ export class ChargeTerminal {
           });
           return { kind: 'no-answer' };
         }
+        // Applied now, or earlier (DUPLICATE_CHARGE_ID): the value is on the card but not booked yet;
+        // it waits in this terminal's outbox (C4) until completeDelivery.
+        const applied = w.ok || w.sf2 === 0xe1;
+        if (applied)
+          seq = this.o.store.hold({
+            txId: d.deliveryId,
+            peer: em.id,
+            topic: 'completeDelivery',
+            payload: { deliveryId: d.deliveryId },
+            floatIssuer: em.id,
+            floatAmount: d.total,
+          });
         await this.event({
           step: 'Q6',
           to: 'card',
           summary: `amount change ${d.mode} ¥${d.total}, charge ID ${d.chargeId}`,
           card: { command: 'Write (secure)', status: flags(w) },
         });
-        if (w.ok || w.sf2 === 0xe1) break; // applied now, or earlier (DUPLICATE_CHARGE_ID): read the log
+        if (applied) break;
         if (w.sf2 === 0xe4 && attempt === 0 && d.mode === 'add') {
           executionId = (executionId + 1) & 0xffff; // eeprom.md 4.5: the same write, execution ID + 1
           purse = relativePurseBlock(d.total, executionId);
@@ -392,14 +405,6 @@ export class ChargeTerminal {
         });
         return { kind: 'card-refused', status };
       }
-      const seq = this.o.store.hold({
-        txId: d.deliveryId,
-        peer: em.id,
-        topic: 'completeDelivery',
-        payload: { deliveryId: d.deliveryId },
-        floatIssuer: em.id,
-        floatAmount: d.total,
-      });
       const read = await session.read(
         [purseService, layout.log],
         [

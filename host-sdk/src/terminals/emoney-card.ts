@@ -113,8 +113,10 @@ export function flags(r: StatusResult<unknown>): string {
 export async function readOpen(
   client: FelicaClient,
   layout: EmoneyCardLayout,
+  /** A known IDm: no Polling (which would end an authenticated session in progress). */
+  knownIdm?: Uint8Array,
 ): Promise<{ idm: Uint8Array; emoneyNo: string; purse: PurseState; log: LogEntry[] }> {
-  const { idm } = await client.polling(layout.systemCode);
+  const idm = knownIdm ?? (await client.polling(layout.systemCode)).idm;
   const [num] = (
     await client.readWithoutEncryption(idm, [layout.number], [{ serviceIndex: 0, block: 0 }])
   ).expectOk();

@@ -87,6 +87,17 @@ export class MerchantTerminal {
           logBlock({ chargeId, amount, kind: 'subtract', day: this.o.clock.today(), origin: this.o.origin }),
         ],
       );
+      // The value left the card but is not booked yet: it waits in this terminal's outbox (C4).
+      const seq = w.ok
+        ? this.o.store.hold({
+            txId,
+            peer: this.o.emoney.id,
+            topic: 'recordPayment',
+            payload: { txId },
+            floatIssuer: this.o.emoney.id,
+            floatAmount: -amount,
+          })
+        : 0;
       await this.event('R2', 'card', `pay ¥${amount}, charge ID ${chargeId}`, {
         command: 'Write (secure)',
         status: flags(w),
@@ -97,14 +108,6 @@ export class MerchantTerminal {
           code: w.sf2 === 0x01 ? 'E_INSUFFICIENT_VALUE' : 'E_CARD_REFUSED',
           status: flags(w),
         };
-      const seq = this.o.store.hold({
-        txId,
-        peer: this.o.emoney.id,
-        topic: 'recordPayment',
-        payload: { txId },
-        floatIssuer: this.o.emoney.id,
-        floatAmount: -amount,
-      });
       const r = await this.o.emoney.api.recordPayment({
         txId,
         emoneyNo: open.emoneyNo,
@@ -112,8 +115,8 @@ export class MerchantTerminal {
         merchant: this.o.merchant,
         terminalId: this.id,
       });
-      await this.event('R2', this.o.emoney.id, `recordPayment ¥${amount} → ${r.ok ? 'booked' : r.code}`);
       if (r.ok) this.o.store.release(seq);
+      await this.event('R2', this.o.emoney.id, `recordPayment ¥${amount} → ${r.ok ? 'booked' : r.code}`);
       return { ok: true, txId, balanceBefore: open.purse.balance };
     } finally {
       await session.close();

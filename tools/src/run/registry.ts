@@ -1,8 +1,9 @@
 // Every scenario of `mica run` (flows.md 1.7). To add one: write tools/src/run/scenarios/<name>.ts
 // exporting a Scenario, import it here and add it to SCENARIOS (tools/README.md "Adding a scenario").
 import type { Scenario } from './scenario';
+import { creditChargeEmoney } from './scenarios/credit-charge-emoney';
 
-export const SCENARIOS: readonly Scenario[] = [];
+export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney];
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
