@@ -4,6 +4,7 @@
 // have been accepted (status flags 00), and its write is undone before the next input.
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { Card } from '@mica/card-os/card';
+import { sameBytes } from './attack';
 import type { Draw } from './draw';
 import { thrown, type FuzzSession, type FuzzTarget } from './fuzz-target';
 import { mutateBytes } from './mutate';
@@ -104,6 +105,8 @@ export function felicaFuzzTarget(options: FelicaFuzzOptions = {}): FuzzTarget {
         },
         finish(log) {
           for (const t of targets) {
+            if (!sameBytes(t.card.eeprom.snapshot(), t.snapshot))
+              log.fail('(all frames)', 'a card image differs from its snapshot after the run');
             const r = t.card.felica(Uint8Array.of(6, POLLING, 0xff, 0xff, 0, 0));
             if (r === null) log.fail('0600ffff0000', 'a card no longer answers Polling');
           }

@@ -27,6 +27,7 @@ import { concatBytes } from '@mica/apdu-specs/hex';
 import { Card } from '@mica/card-os/card';
 import { cardImageFromProfile } from '@mica/card-os/factory';
 import { SeededRandom } from '@mica/card-os/random';
+import { sameBytes } from './attack';
 import type { Draw } from './draw';
 import { APDU_FUZZ_IDM, APDU_FUZZ_PROFILE, fuzzedApdu } from './fuzz-apdu';
 import { felicaAnswerProblem } from './fuzz-felica';
@@ -165,6 +166,8 @@ export function rfFuzzTarget(): FuzzTarget {
           return how;
         },
         finish(log) {
+          if (!sameBytes(e.snapshot(), snapshot))
+            log.fail('(all frames)', 'the image differs from its snapshot after the run');
           endpoint.field(false);
           endpoint.field(true);
           const answer = endpoint.receive('a', {
