@@ -63,7 +63,9 @@ function readFrom(
     // The bit is the stronger half; both halves above the threshold also mark a collision there.
     const lo = Math.min(s1, s2);
     lastStrength = Math.max(s1, s2) / h.level;
-    if (lo > theta) collisions.push(letters.length - 1);
+    // Two cards sending different bits put subcarrier in both halves at similar strength; noise on one
+    // card's bit lifts the empty half only now and then, and rarely to half the other's.
+    if (lo > theta && lo > 0.5 * Math.max(s1, s2)) collisions.push(letters.length - 1);
     const l = s1 > s2 ? 'D' : 'E';
     letters += l;
     if (track && lo <= theta) {
