@@ -1,6 +1,6 @@
 // `mica demo` (npm start) prints its story and summary and exits 0.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -21,6 +21,14 @@ it('runs the demo end to end', () => {
     expect(r.stdout).toContain('read back through the session: "secret 16 bytes!"');
     expect(r.stdout).toMatch(/Repeat the same charge ID[^\n]*\n[^\n]*0c0902fe01020304050602e1/);
     expect(r.stdout).toContain(join(dir, 'new', 'folder', 'demo-card.img'));
+    // Seed 001 (flows.md 3.3): 1,000 + 2,000 − 250 = 2,750 on the card and in the float.
+    expect(r.stdout).toContain('PASS D2 charge-up: the card holds ¥3,000 and the charge is completed');
+    expect(r.stdout).toContain('purse 20d0          2750 (card 12345678)');
+    expect(r.stdout).toMatch(/emoney1 +liab:float:emoney1 +-2750/);
+    expect(r.stdout).toContain('audit               C1-C4 pass');
+    expect(
+      existsSync(join(dir, 'new', 'folder', 'credit-charge-emoney', 'main', 'emoney-emoney1.sqlite')),
+    ).toBe(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 // `mica demo` (and `npm start`): manufactures and issues a multi-application card from the shipped
 // profile and walks through what the card can do so far, printing a story and a summary table.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -17,6 +17,9 @@ import { LocalKeyHolder } from '@mica/host-sdk/keys/local-key-holder';
 import { RemoteKeyHolder, keyHolderService } from '@mica/host-sdk/keys/remote-key-holder';
 import { InProcessTransport } from '@mica/host-sdk/transport/in-process';
 import { traced } from '@mica/host-sdk/transport/transport';
+import { OperationError } from '../cli-error';
+import { runScenario } from '../run/runner';
+import { seed001Demo } from '../run/scenarios/credit-charge-emoney/demo';
 
 const hostRandom = new SeededRandom(2n);
 
@@ -129,6 +132,20 @@ export function registerDemo(program: Command): void {
       card.powerOff();
       const image = join(dir, 'demo-card.img');
       saveImageFile(image, eeprom);
+      line('');
+      line('6. Seed 001 (flows.md 3): charging e-money with a credit card, on the combined card of');
+      line('   tools/profiles/credit-charge-emoney.json (credit applet + FeliCa e-money), with the credit');
+      line('   company, e-money and bank back-ends in SQLite under the data directory. The PIN goes only to');
+      line("   the card; the e-money server's key holder writes the value through the terminal; the");
+      line('   conservation audit runs after every step.');
+      const seedDir = join(dir, 'credit-charge-emoney');
+      rmSync(seedDir, { recursive: true, force: true }); // the demo's own sub-directory, rebuilt each run
+      const seed001 = await runScenario(
+        seed001Demo,
+        { mode: 'hardened', transport: 'inproc', seed: 1, data: seedDir, variants: {} },
+        (l) => line(`  ${l}`),
+      );
+      if (seed001.exitCode !== 0) throw new OperationError('the seed 001 part of the demo failed its checks');
       const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
       const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
       const def = card.fs.index.definition;
@@ -143,5 +160,25 @@ export function registerDemo(program: Command): void {
       line(`  user blocks (U)     ${def.userBlocks}`);
       line(`  system blocks (S)   ${def.systemBlocks}`);
       line(`  free blocks         ${eeprom.blocks - def.userBlocks - def.systemBlocks}`);
+      line('');
+      line(`Seed 001 back-ends (SQLite in ${join(seedDir, 'main')})`);
+      line(`  ${'back-end'.padEnd(10)} ${'account'.padEnd(34)} ${'balance'.padStart(9)}`);
+      for (const [id, ledger] of Object.entries(seed001.ledgers))
+        for (const [account, amount] of Object.entries(ledger.accounts))
+          line(`  ${id.padEnd(10)} ${account.padEnd(34)} ${String(amount).padStart(9)}`);
+      line('Seed 001 card (e-money 12345678)');
+      for (const [cardId, state] of Object.entries(seed001.cards)) {
+        const s = state as {
+          balances: Record<string, number>;
+          log: { chargeId: string; amount: number; kind: string }[];
+        };
+        for (const [service, balance] of Object.entries(s.balances))
+          line(`  purse ${service}          ${balance} (card ${cardId})`);
+        for (const e of s.log)
+          line(
+            `  log                 ${e.kind.padEnd(9)} ${String(e.amount).padStart(6)}  charge ID ${e.chargeId}`,
+          );
+      }
+      line(`  audit               ${seed001.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
     });
 }
