@@ -1,10 +1,11 @@
 // mica rf simulate (rf.md §13.3) and mica trace (§13.6): the exchange table and transaction line, scripts
 // compared, faults, two cards in the field, the JSON report; trace run on any target and trace convert.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseXml } from './rf-xml';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'mica-simulate-'));
@@ -76,6 +77,15 @@ describe('mica rf simulate', () => {
     const ac = j.exchanges.filter((e) => e.kind === 'a:ANTICOLLISION');
     expect(ac[0]!.outcome).toBe('collision');
     expect(ac[1]!.cmd.hex.startsWith('93 51')).toBe(true);
+  });
+
+  it('--svg DIR writes one well-formed waveform per frame', () => {
+    const out = join(dir, 'svgs');
+    expect(mica(['rf', 'simulate', '--target', a, '--svg', out]).status).toBe(0);
+    const files = readdirSync(out).sort();
+    // The activation Polling and the transaction's own Polling, each with its answer.
+    expect(files).toEqual(['000-f-r2c.svg', '001-f-c2r.svg', '002-f-r2c.svg', '003-f-c2r.svg']);
+    for (const f of files) expect(() => parseXml(readFileSync(join(out, f), 'utf8'))).not.toThrow();
   });
 
   it('usage errors name the option', () => {

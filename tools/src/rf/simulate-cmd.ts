@@ -1,7 +1,10 @@
 // `mica rf simulate` (rf.md §13.3): one card transaction over the air — activation, then a script's
 // exchanges — with several cards in the field, faults, distances; prints the exchange table and the
 // transaction line (rf.md §8.7), writes the JSON report and the pcap.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hexToBytes } from '@mica/apdu-specs/hex';
+import type { WireEvent } from '@mica/host-sdk/transport/wire-trace';
 import type { Command } from 'commander';
 import type { RfCardEndpoint } from '@mica/apdu-specs/rf/endpoint';
 import { RfOptionError, parseRfQuery } from '@mica/host-sdk/transport/rf/rf-options';
@@ -11,6 +14,9 @@ import { OperationError, UsageError } from '../cli-error';
 import { openTarget, schemeOf, type OpenedTarget } from '../targets';
 import { TraceRecorder } from '../trace/recorder';
 import { readScriptFile, runScript, type Script } from '../trace/script-run';
+import { prepareFrame } from './frame-input';
+import { frameWaveformSvg } from './frame-svg';
+import { parseRfOptions } from './options';
 
 interface SimulateOptions {
   target?: string;
@@ -22,6 +28,7 @@ interface SimulateOptions {
   report?: string;
   pcap?: string;
   jsonl?: string;
+  svg?: string;
   pcapEpoch?: string;
   tech?: string;
   rate?: string;
@@ -115,6 +122,32 @@ export function reportText(r: RfReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One waveform SVG per frame found on air; frames the encoder cannot redraw (a bad LEN) are skipped. */
+function writeSvgs(dir: string, events: readonly WireEvent[], o: SimulateOptions): number {
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  events.forEach((e) => {
+    if (e.layer !== 'air' || e.lost || e.tech === undefined) return;
+    const dirName = e.dir === 'tx' ? 'r2c' : 'c2r';
+    try {
+      const ro = parseRfOptions({
+        tech: e.tech,
+        dir: dirName,
+        ...(e.tech === 'f' && o.rate ? { rate: o.rate } : {}),
+      });
+      let bytes = hexToBytes(e.hex);
+      if (e.tech === 'f') bytes = bytes.subarray(0, bytes.length - 2);
+      const f = prepareFrame(ro, bytes, 'no');
+      const name = `${String(n).padStart(3, '0')}-${e.tech}-${dirName}.svg`;
+      writeFileSync(join(dir, name), frameWaveformSvg(ro, f, `${name}: ${e.hex} at ${e.t.toFixed(2)} µs`));
+      n++;
+    } catch {
+      // not redrawable on its own (a wrong LEN, a split anticollision answer): the pcap still has it
+    }
+  });
+  return n;
+}
+
 async function openCards(
   o: SimulateOptions,
 ): Promise<{ opened: OpenedTarget[]; endpoints: RfCardEndpoint[] }> {
@@ -148,6 +181,7 @@ export function registerRfSimulate(rf: Command): void {
     .option('--report <file>', 'write the JSON report (rf.md §8.7)')
     .option('--pcap <file>', 'write the frames as on air (.pcapng for pcapng)')
     .option('--jsonl <file>', 'write the JSONL trace (rf.md §11.1)')
+    .option('--svg <dir>', 'write one waveform SVG per frame into this folder')
     .option('--pcap-epoch <s>', 'pcap timestamps start at this many seconds since 1970 (default 0)')
     .option('--tech <a|b|f|auto>', 'technology (auto: FeliCa scripts f, APDU scripts a)')
     .option('--rate <kbps>', 'Type F bit rate: 212 or 424')
@@ -184,7 +218,10 @@ export function registerRfSimulate(rf: Command): void {
       let recorder: TraceRecorder | undefined;
       try {
         for (let n = 0; n < repeat; n++) {
-          recorder = o.pcap !== undefined || o.jsonl !== undefined ? new TraceRecorder(epoch) : undefined;
+          recorder =
+            o.pcap !== undefined || o.jsonl !== undefined || o.svg !== undefined
+              ? new TraceRecorder(epoch)
+              : undefined;
           const t = new RfTransport(endpoints, {
             ...base,
             seed: base.seed + n,
@@ -211,7 +248,8 @@ export function registerRfSimulate(rf: Command): void {
       const last = reports[reports.length - 1]!;
       if (o.report !== undefined)
         writeFileSync(o.report, `${JSON.stringify(repeat === 1 ? last : reports, null, 2)}\n`);
-      if (recorder)
+      if (recorder && o.svg !== undefined) writeSvgs(o.svg, recorder.events, o);
+      if (recorder && (o.pcap !== undefined || o.jsonl !== undefined))
         recorder.write({ ...(o.pcap ? { pcap: o.pcap } : {}), ...(o.jsonl ? { jsonl: o.jsonl } : {}) }, true);
       if (o.json) process.stdout.write(`${JSON.stringify(repeat === 1 ? last : reports, null, 2)}\n`);
       else {
