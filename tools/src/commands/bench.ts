@@ -13,6 +13,7 @@ import { progressBar } from '../progress';
 import { opensslTdesMBps, paymentAirtimeSeconds, paymentRig } from '../bench/payment';
 import { appletReadRig } from '../bench/applet-read';
 import { channelWorkload, codecWorkload, realtimeFactor } from '../bench/rf';
+import { pcscRoundTrip, pcscRoundTripUnavailable } from '../bench/vpcd-roundtrip';
 
 export interface BenchRow {
   readonly name: string;
@@ -33,6 +34,10 @@ export interface BenchOptions {
   readonly seconds?: number;
   /** Called after each row (progress display). */
   readonly onRow?: (done: number, total: number) => void;
+  /** Also run the PC/SC row (starts pcscd in a sandbox; root only). `mica bench` does unless --no-pcsc. */
+  readonly withPcsc?: boolean;
+  /** Called with a row that cannot run on this machine, and why (the row is left out). */
+  readonly onSkip?: (name: string, reason: string) => void;
 }
 
 const TARGET_REFERENCE = 'target (ARCHITECTURE.md)';
@@ -64,6 +69,29 @@ interface Figure {
   reference?(): Promise<{ value: number; name: string }>;
   /** Measures for about `seconds` and returns the value in `unit`. */
   measure(seconds: number): number | Promise<number>;
+  /** Why this row cannot run here (it is then skipped with that reason), or undefined. */
+  unavailable?(): Promise<string | undefined>;
+}
+
+/** ARCHITECTURE.md: the vpcd round trip through pcscd within 1.2× of the echo card's. */
+function pcscFigure(): Figure {
+  let measured = { micaUs: 0, echoUs: 0 };
+  return {
+    name: 'vpcd APDU round trip through pcscd (GET DATA), mica card / echo card',
+    unit: "× the echo card's round trip",
+    target: 1.2,
+    lowerIsBetter: true,
+    unavailable: pcscRoundTripUnavailable,
+    reference: () =>
+      Promise.resolve({
+        value: 1.2,
+        name: `target (ARCHITECTURE.md); here mica ${(measured.micaUs / 1000).toFixed(2)} ms, echo card ${(measured.echoUs / 1000).toFixed(2)} ms per APDU`,
+      }),
+    async measure(seconds) {
+      measured = await pcscRoundTrip(seconds);
+      return measured.micaUs / measured.echoUs;
+    },
+  };
 }
 
 /** Operations per second of an asynchronous `op`. */
@@ -280,11 +308,16 @@ function round(x: number): number {
 /** Runs every figure; returns the rows `mica bench --json` prints. */
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const seconds = options.seconds ?? (options.quick ? 0.3 : 2);
-  const list = figures(options.quick);
+  const list = [...figures(options.quick), ...(options.withPcsc ? [pcscFigure()] : [])];
   const rows: BenchRow[] = [];
   for (const f of list) {
     options.onRow?.(rows.length, list.length);
     await nextTurn(); // lets the progress bar draw
+    const skip = await f.unavailable?.();
+    if (skip !== undefined) {
+      options.onSkip?.(f.name, skip);
+      continue;
+    }
     const value = await f.measure(seconds);
     const ref = (await f.reference?.()) ?? { value: f.target, name: TARGET_REFERENCE };
     const ratio = f.lowerIsBetter ? ref.value / value : value / ref.value;
@@ -332,12 +365,18 @@ export function registerBench(program: Command): void {
     .description('run the benchmark suite: one row per performance figure with its reference and ratio')
     .option('--json', 'print an array of { name, value, unit, reference, referenceName, ratio, target, met }')
     .option('--quick', 'about 0.3 s per row instead of 2 s')
+    .option('--no-pcsc', 'leave out the PC/SC round-trip row (it starts pcscd in a sandbox, as root)')
     .addHelpText('after', '\nExamples:\n  mica bench\n  mica bench --quick --json\n')
-    .action(async (o: { json?: boolean; quick?: boolean }) => {
+    .action(async (o: { json?: boolean; quick?: boolean; pcsc: boolean }) => {
       const bar = o.json ? undefined : progressBar('bench');
       let rows: BenchRow[];
       try {
-        rows = await runBench({ quick: o.quick === true, onRow: (done, total) => bar?.update(done, total) });
+        rows = await runBench({
+          quick: o.quick === true,
+          withPcsc: o.pcsc,
+          onRow: (done, total) => bar?.update(done, total),
+          onSkip: (name, reason) => process.stderr.write(`mica bench: skipped "${name}": ${reason}\n`),
+        });
       } finally {
         bar?.stop();
       }
