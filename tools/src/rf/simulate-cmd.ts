@@ -232,8 +232,7 @@ export function registerRfSimulate(rf: Command): void {
               const run = await runScript(t, script);
               problems.push(...run.mismatches);
               if (run.error) problems.push(`transaction ${n + 1}: ${run.error.kind}: ${run.error.message}`);
-            } else if (base.tech === 'a' || base.tech === 'b') await t.atr();
-            else await t.felica(Uint8Array.of(6, 0x00, 0xff, 0xff, 0x01, 0x00));
+            } else t.activate();
           } catch (e) {
             if (!(e instanceof Error && e.name === 'TransportError')) throw e;
             problems.push(`transaction ${n + 1}: ${e.message}`);

@@ -217,6 +217,25 @@ export class RfTransport implements Transport {
     }
   }
 
+  /** Activation alone (rf.md §10.2): Type F Polling, or Type A/B up to ISO-DEP; `auto` means Type F. */
+  activate(tech: 'a' | 'b' | 'f' | 'auto' = this.options.tech): void {
+    this.check();
+    if (tech === 'f' || tech === 'auto') this.activateF();
+    else if (this.options.tech === 'auto' || this.options.tech === tech) {
+      if (this.options.tech === 'auto' && tech !== this.techForApdu()) {
+        throw new TransportError(
+          'protocol',
+          `rf: the card's APDU interface is Type ${this.techForApdu().toUpperCase()}`,
+        );
+      }
+      this.activateIsoDep();
+    } else
+      throw new TransportError(
+        'protocol',
+        `rf: tech=${this.options.tech} cannot activate Type ${tech.toUpperCase()}`,
+      );
+  }
+
   /** FeliCa Polling over every slot of `tsn` (rf.md §8.6): per slot `ok` with the IDm, or `collision`. */
   pollSlots(systemCode = 0xffff, tsn = 0x0f): NonNullable<ExchangeRecord['slots']> {
     this.check();
