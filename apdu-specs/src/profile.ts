@@ -8,6 +8,9 @@ import { AID_MAX, AID_MIN, APPLET_KINDS } from './apdu/applet-kinds';
 import { CREDIT_SERVICES } from './apdu/bank-credit';
 import { pinCounterBlock, pinReferenceBlock } from './apdu/pin-blocks';
 
+/** The transport key's length per crypto suite code (DES 8, 2K3DES 16, 3K3DES 24, AES-128 16). */
+const TRANSPORT_KEY_BYTES: Readonly<Record<number, number>> = { 0x01: 8, 0x02: 16, 0x03: 24, 0x04: 16 };
+
 export class ProfileError extends Error {
   override readonly name = 'ProfileError';
   constructor(
@@ -270,7 +273,7 @@ function chip(v: unknown): ProfileChip {
     transportKey:
       o['transportKey'] === undefined
         ? undefined
-        : hex(o['transportKey'], '$.chip.transportKey', [8, 16, 24]),
+        : hex(o['transportKey'], '$.chip.transportKey', [TRANSPORT_KEY_BYTES[suite]!]),
     iso14443: iso,
   };
 }

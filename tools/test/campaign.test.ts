@@ -156,7 +156,7 @@ describe('campaign fuzz', () => {
     expect(other.tried).not.toEqual(small.tried);
   }, 60_000);
 
-  it('found: a profile whose ATS or UID manufacture refuses is refused by the parser, with its JSON path', () => {
+  it('found: a profile whose ATS, UID or transport key manufacture refuses is refused by the parser, with its JSON path', () => {
     const chip = (iso14443: object) => ({ ...APDU_FUZZ_PROFILE, chip: { blocks: 256, iso14443 } });
     expect(() => parseProfile(chip({ ats: '0502c1052f05' }))).toThrow(
       '$.chip.iso14443.ats: must be 1 to 14 bytes with TL (its first byte) equal to its length',
@@ -165,6 +165,18 @@ describe('campaign fuzz', () => {
     expect(() => parseProfile(chip({ uid: '88010203' }))).toThrow(
       '$.chip.iso14443.uid: must not start with 88h (the cascade tag)',
     );
+    const keyed = (suite: string, transportKey: string) => ({
+      ...APDU_FUZZ_PROFILE,
+      chip: { blocks: 256, suite, transportKey },
+    });
+    expect(() => parseProfile(keyed('aes128', '0123456789abcdef'))).toThrow(
+      '$.chip.transportKey: must be 16 bytes, got 8',
+    );
+    expect(() => parseProfile(keyed('2k3des', '00'.repeat(24)))).toThrow(
+      '$.chip.transportKey: must be 16 bytes, got 24',
+    );
+    expect(parseProfile(keyed('3k3des', '00'.repeat(24))).chip.transportKey).toHaveLength(24);
+    expect(parseProfile(keyed('des', '00'.repeat(8))).chip.transportKey).toHaveLength(8);
     expect(parseProfile(chip({ ats: '0578807002', uid: '08010203' })).chip.iso14443?.ats).toEqual(
       hexToBytes('0578807002'),
     );
