@@ -35,7 +35,8 @@ describe('README examples', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // One process per line, each starting Node and tsx: the time grows with the README, not with a fault.
+  }, 300_000);
 
   for (const pkg of ['apdu-specs', 'card-os', 'host-sdk']) {
     it(`runs the TypeScript example of ${pkg}/README.md`, () => {
