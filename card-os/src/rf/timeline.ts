@@ -93,7 +93,7 @@ export interface ExchangeRecord {
   /** FeliCa Polling: what the reader heard in each time slot (rf.md §8.6). */
   readonly slots?: readonly {
     readonly slot: number;
-    readonly outcome: 'ok' | 'collision';
+    readonly outcome: 'ok' | 'collision' | 'empty';
     readonly idm?: Uint8Array;
   }[];
   /** A failure the reader recovered from by restarting (activation); not the transaction's outcome. */

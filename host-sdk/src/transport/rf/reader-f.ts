@@ -4,7 +4,13 @@
 import { crcFelica } from '@mica/apdu-specs/crc';
 import { felicaBudgetFc, felicaBudgetN } from '@mica/card-os/rf/felica-budget';
 import type { ExchangeOutcome, ExchangeRecord } from '@mica/card-os/rf/timeline';
-import { pollingListenFc, POLLING_TSN, usToFc } from '@mica/card-os/rf/timing';
+import {
+  pollingListenFc,
+  pollingSlotStartFc,
+  POLLING_TSN,
+  SLOT_LENGTH_FC,
+  usToFc,
+} from '@mica/card-os/rf/timing';
 import { TransportError } from '../transport';
 import type { Heard } from './air';
 import { ReaderCore } from './reader-core';
@@ -84,12 +90,20 @@ export function felicaExchange(
     let slots: ExchangeRecord['slots'];
     let timingViolation = false;
     if (polling) {
-      slots = r.heard.map((h) => {
-        const ok = ReaderCore.judge(h) === 'ok';
+      // The reader tells the slot by when the answer started (rf.md §8.6); a slot without one is empty.
+      const heardIn = new Map<number, Heard>();
+      for (const h of r.heard) {
+        const s = Math.max(0, Math.floor((h.startFc - r.cmdEndFc - pollingSlotStartFc(0)) / SLOT_LENGTH_FC));
+        if (!heardIn.has(s)) heardIn.set(s, h);
+      }
+      const last = (POLLING_TSN as readonly number[]).includes(tsn) ? tsn : 0x0f;
+      slots = Array.from({ length: last + 1 }, (_, s) => {
+        const h = heardIn.get(s);
+        if (!h) return { slot: s, outcome: 'empty' as const };
         const p = payloadOf(h);
-        return ok && p.length >= 10
-          ? { slot: h.slot ?? 0, outcome: 'ok' as const, idm: p.slice(2, 10) }
-          : { slot: h.slot ?? 0, outcome: 'collision' as const };
+        return ReaderCore.judge(h) === 'ok' && p.length >= 10
+          ? { slot: s, outcome: 'ok' as const, idm: p.slice(2, 10) }
+          : { slot: s, outcome: 'collision' as const };
       });
       heard = r.heard.find((h) => ReaderCore.judge(h) === 'ok');
       outcome = heard ? 'ok' : r.heard.length > 0 ? ReaderCore.judge(r.heard[0]) : 'timeout';
