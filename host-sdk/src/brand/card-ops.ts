@@ -230,6 +230,13 @@ export class ValueSession {
     return { ok: true, value: bytesToHex(rec.chargeId) === txId.slice(0, 16), card: 'Read (log) → 00 00' };
   }
 
+  /** Record `index` of the log (0 = newest), through the log overlap: 16 bytes, zero when empty. */
+  async readLogBlock(index: number): Promise<Uint8Array> {
+    const r = await this.session.read(this.nodes, [{ serviceIndex: 1, block: index }]);
+    if (!r.ok) throw new Error(`Read of log record ${index} refused (${r.toString()})`);
+    return r.value![0]!;
+  }
+
   close(): Promise<void> {
     return this.session.close();
   }

@@ -2,8 +2,9 @@
 // exporting a Scenario, import it here and add it to SCENARIOS (tools/README.md "Adding a scenario").
 import type { Scenario } from './scenario';
 import { creditChargeEmoney } from './scenarios/credit-charge-emoney';
+import { brandEmoney } from './scenarios/brand-emoney';
 
-export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney];
+export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney, brandEmoney];
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
