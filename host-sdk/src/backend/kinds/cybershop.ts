@@ -215,6 +215,19 @@ export class SqliteCybershop extends SqliteBackend implements CybershopBackend {
     );
   }
 
+  /** Every table and row of the store, for the scan that shows a cybershop holds no keys (in-process only). */
+  storeContents(): { readonly tables: readonly string[]; readonly rows: string } {
+    const tables = (
+      this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
+    return {
+      tables,
+      rows: tables.map((t) => JSON.stringify(this.db.prepare(`SELECT * FROM "${t}"`).all())).join('\n'),
+    };
+  }
+
   private item(id: string): InventoryRow | undefined {
     return this.db.prepare('SELECT * FROM inventory WHERE sku = ?').get(id) as InventoryRow | undefined;
   }

@@ -6,7 +6,7 @@ import { loadImageFile } from '@mica/card-os/hal/image-file';
 import type { SealedKeyPackage } from '@mica/host-sdk/brand/key-package';
 import { BRAND_SYSTEM_CODE, keyNodes } from '@mica/host-sdk/brand/card-layout';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
-import type { Db } from '@mica/host-sdk/backend/store';
+import type { SqliteCybershop } from '@mica/host-sdk/backend/kinds/cybershop';
 import { LocalKeyHolder } from '@mica/host-sdk/keys/local-key-holder';
 import { dumpModel } from '../../dump/dump-model';
 import type { CheckRun, Scenario, ScenarioContext } from '../scenario';
@@ -354,22 +354,10 @@ export const brandEmoney: Scenario = {
       scan('bank-center terminal t13_1', w.bankTerminal.storeContents());
       scan('MMK kiosk t20_1', w.kiosk.storeContents());
       scan('POS-center terminal t18_2_1', w.posTerminal.storeContents());
-      const shop = w.f.world.list().find((x) => x.id === IDS.shop)!.backend as unknown as {
-        db: import('better-sqlite3').Database;
-      };
-      const tables = (
-        shop.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
-      ).map((t) => t.name);
-      c.expect(!tables.includes('keys'), 'the cybershop has a keys table');
-      c.equal(
-        shop.db.prepare('SELECT COUNT(*) AS n FROM secrets').get(),
-        { n: 0 },
-        'the cybershop holds secrets',
-      );
-      scan(
-        'the cybershop store',
-        tables.map((t) => JSON.stringify(shop.db.prepare(`SELECT * FROM "${t}"`).all())).join('\n'),
-      );
+      const shop = (w.f.world.peer('cybershop', IDS.shop) as SqliteCybershop).storeContents();
+      c.expect(!shop.tables.includes('keys'), 'the cybershop has a keys table');
+      c.expect(shop.rows.split('\n')[shop.tables.indexOf('secrets')] === '[]', 'the cybershop holds secrets');
+      scan('the cybershop store', shop.rows);
       c.expect(w.hook.registeredKeys > 0, 'no key registered with the hook');
     });
 
