@@ -20,6 +20,7 @@ import { traced } from '@mica/host-sdk/transport/transport';
 import { OperationError } from '../cli-error';
 import { runScenario } from '../run/runner';
 import { seed001Demo } from '../run/scenarios/credit-charge-emoney/demo';
+import { brandEmoney } from '../run/scenarios/brand-emoney';
 
 const hostRandom = new SeededRandom(2n);
 
@@ -146,6 +147,26 @@ export function registerDemo(program: Command): void {
         (l) => line(`  ${l}`),
       );
       if (seed001.exitCode !== 0) throw new OperationError('the seed 001 part of the demo failed its checks');
+      line('');
+      line(
+        '7. Seed 003 (flows.md 5): a brand holder, four issuers, three centers, merchants and a cybershop.',
+      );
+      line('   Cards are issued through their commands by the brand holder and each issuer; loads, payments');
+      line('   and the cybershop go through whoever holds the matching key; accounting settles the week.');
+      const seed003Dir = join(dir, 'brand-emoney');
+      rmSync(seed003Dir, { recursive: true, force: true }); // the demo's own sub-directory, rebuilt each run
+      const seed003 = await runScenario(
+        brandEmoney,
+        {
+          mode: 'hardened',
+          transport: 'inproc',
+          seed: 1,
+          data: seed003Dir,
+          variants: { notification: 'per-tx' },
+        },
+        (l) => line(`  ${l}`),
+      );
+      if (seed003.exitCode !== 0) throw new OperationError('the seed 003 part of the demo failed its checks');
       const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
       const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
       const def = card.fs.index.definition;
@@ -180,5 +201,14 @@ export function registerDemo(program: Command): void {
           );
       }
       line(`  audit               ${seed001.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
+      line('');
+      line(`Seed 003 float per issuer and cards (SQLite in ${join(seed003Dir, 'main')})`);
+      for (const [id, ledger] of Object.entries(seed003.ledgers))
+        for (const [account, amount] of Object.entries(ledger.accounts))
+          if (account.startsWith('liab:float:'))
+            line(`  ${id.padEnd(10)} ${account.padEnd(34)} ${String(amount).padStart(9)}`);
+      for (const [cardId, state] of Object.entries(seed003.cards))
+        line(`  card ${cardId}   balance ${(state as { balance: number } | null)?.balance ?? '?'}`);
+      line(`  audit               ${seed003.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
     });
 }
