@@ -26,10 +26,6 @@ import { BRAND_API, SqliteBrand } from './kinds/brand';
 import { ISSUER_API, SqliteIssuer } from './kinds/issuer';
 import { SERVICE_CENTER_API, SqliteServiceCenter } from './kinds/service-center';
 import { CYBERSHOP_API, SqliteCybershop } from './kinds/cybershop';
-import { BRAND_API, SqliteBrand } from './kinds/brand';
-import { ISSUER_API, SqliteIssuer } from './kinds/issuer';
-import { SERVICE_CENTER_API, SqliteServiceCenter } from './kinds/service-center';
-import { CYBERSHOP_API, SqliteCybershop } from './kinds/cybershop';
 
 export interface KindEntry {
   readonly api: ApiSpec;
@@ -41,10 +37,6 @@ export const KINDS = {
   bank: { api: BANK_API, create: (c: BackendContext) => new SqliteBank(c) },
   credit: { api: CREDIT_API, create: (c: BackendContext) => new SqliteCredit(c) },
   emoney: { api: EMONEY_API, create: (c: BackendContext) => new SqliteEMoney(c) },
-  brand: { api: BRAND_API, create: (c: BackendContext) => new SqliteBrand(c) },
-  issuer: { api: ISSUER_API, create: (c: BackendContext) => new SqliteIssuer(c) },
-  'service-center': { api: SERVICE_CENTER_API, create: (c: BackendContext) => new SqliteServiceCenter(c) },
-  cybershop: { api: CYBERSHOP_API, create: (c: BackendContext) => new SqliteCybershop(c) },
   brand: { api: BRAND_API, create: (c: BackendContext) => new SqliteBrand(c) },
   issuer: { api: ISSUER_API, create: (c: BackendContext) => new SqliteIssuer(c) },
   'service-center': { api: SERVICE_CENTER_API, create: (c: BackendContext) => new SqliteServiceCenter(c) },
