@@ -3,12 +3,22 @@ import type { CommandApdu } from '@mica/apdu-specs/apdu/command-apdu';
 import { isSecureMessaging } from '@mica/apdu-specs/apdu/command-apdu';
 import { AMOUNT_KIND, SETTLEMENT } from '@mica/apdu-specs/apdu/emoney-settlement';
 import type { PlainCommand } from '@mica/apdu-specs/apdu/secure-messaging';
+import {
+  SETTLEMENT_KC_DIRECT,
+  SETTLEMENT_MODE,
+  faithfulResponseData,
+  openFaithfulCommand,
+} from '@mica/apdu-specs/apdu/settlement-envelope';
 import { SW } from '@mica/apdu-specs/apdu/status-words';
+import { createBlockCipher, type BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
+import { suiteByCode } from '@mica/apdu-specs/secure/suite';
+import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
 import { ok, type ApduResponse, type Applet, type AppletContext } from '../apdu/applet';
-import { resolveScope, type AppletScope } from '../apdu/applet-scope';
+import { resolveScope, scopedNode, type AppletScope } from '../apdu/applet-scope';
 import { AuthenticateService, type ApduSession } from '../apdu/authenticate';
 import { IsoError } from '../apdu/iso-error';
 import type { AppletFactory } from '../apdu/runtime';
+import { readNodeKey } from '../auth/node-keys';
 import type { AppletEntry } from '../fs/applet-registry';
 import type { ServiceNode } from '../fs/nodes';
 import { fciOf } from './emoney';
@@ -21,7 +31,10 @@ import {
   type PurseTarget,
 } from './purse-ops';
 
-/** The purse and log, plus the random service whose block 0 starts with the card ID (default: the first one). */
+/**
+ * The purse and log, plus the random service whose block 0 starts with the card ID (default: the first
+ * one); byte 8 of that block is the mode (SETTLEMENT_MODE: 00 hardened, 01 faithful).
+ */
 export interface SettlementConfig extends PurseConfig {
   readonly idService?: number;
 }
@@ -70,10 +83,73 @@ export class SettlementApplet implements Applet {
     if (apdu.ins === SETTLEMENT.insGetData && !isSecureMessaging(apdu.cla)) return this.getData(apdu, ctx);
     if (apdu.ins !== SETTLEMENT.insSecure) throw new IsoError(SW.INS_NOT_SUPPORTED);
     if (!isSecureMessaging(apdu.cla)) throw new IsoError(SW.SECURITY_STATUS);
+    if (this.faithful(ctx)) return this.faithfulSecure(apdu, ctx);
     return this.auth.protect(apdu, ctx, (cmd, s) => this.inner(cmd, s, ctx));
   }
 
-  private cardId(ctx: AppletContext): Uint8Array {
+  /** The mode byte (byte 8 of the ID block): 01 = faithful SECURE COMMAND (flows.md 4.2 (F)). */
+  private faithful(ctx: AppletContext): boolean {
+    const block = this.idBlock(ctx);
+    return block !== undefined && block[SETTLEMENT.cardIdLength] === SETTLEMENT_MODE.faithful;
+  }
+
+  /**
+   * (F) The encrypted data object only: under the session's KSenc, or (P2 b8, VALUE UPDATE only)
+   * directly under KC, the access key of the area node alone. No MAC, no counter: a flipped cipher
+   * bit or a replayed envelope is not detected. A malformed envelope or padding is still 6988.
+   */
+  private faithfulSecure(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
+    const direct = (apdu.p2 & SETTLEMENT_KC_DIRECT) !== 0;
+    let cipher: BlockCipher;
+    let session: ApduSession | undefined;
+    if (direct) {
+      if (apdu.p1 !== SETTLEMENT.inner.valueUpdate) throw new IsoError(SW.SECURITY_STATUS);
+      cipher = this.commonKeyCipher(ctx);
+    } else {
+      session = this.auth.session(ctx);
+      if (!session) throw new IsoError(SW.SECURITY_STATUS);
+      cipher = session.keys.enc;
+    }
+    try {
+      const data = openFaithfulCommand(cipher, apdu.data);
+      if (!data) throw new IsoError(SW.SM_DATA_INCORRECT, 'faithful envelope: malformed DO 87');
+      const cmd: PlainCommand = {
+        cla: apdu.cla & ~0x0c,
+        ins: apdu.ins,
+        p1: apdu.p1,
+        p2: apdu.p2 & ~SETTLEMENT_KC_DIRECT,
+        data,
+        ne: 256,
+      };
+      let r: ApduResponse;
+      try {
+        r = this.inner(cmd, session, ctx);
+      } catch (e) {
+        if (!(e instanceof IsoError)) throw e;
+        r = { data: new Uint8Array(0), sw: e.sw };
+      }
+      return { data: faithfulResponseData(cipher, r.data, r.sw), sw: r.sw };
+    } finally {
+      if (direct) cipher.dispose();
+    }
+  }
+
+  private commonKeyCipher(ctx: AppletContext): BlockCipher {
+    const scope = resolveScope(ctx.card.fs, this.scope);
+    const node = scopedNode(scope, this.scope.area);
+    if (node.key.algorithm === 0) throw new IsoError(SW.REFERENCE_DATA_UNUSABLE);
+    const suite = suiteByCode(ctx.card.fs.index.manufacture.cryptoSuite);
+    const kc = readNodeKey(ctx.card.fs.eeprom, node.key);
+    const access = synthesizeAccessKey(suite, [kc]);
+    kc.fill(0);
+    try {
+      return createBlockCipher(suite.cipher, access);
+    } finally {
+      access.fill(0);
+    }
+  }
+
+  private idBlock(ctx: AppletContext): Uint8Array | undefined {
     const { view, area } = resolveScope(ctx.card.fs, this.scope);
     const code = this.config.idService;
     const s = view.nodes.find(
@@ -84,8 +160,13 @@ export class SettlementApplet implements Applet {
         n.code <= area.end &&
         (code === undefined || n.code === code),
     );
-    if (!s) return ctx.card.fs.idm(this.scope.system).slice(0, SETTLEMENT.cardIdLength);
-    return ctx.card.fs.eeprom.read(s.firstBlock).slice(0, SETTLEMENT.cardIdLength);
+    return s ? ctx.card.fs.eeprom.read(s.firstBlock) : undefined;
+  }
+
+  private cardId(ctx: AppletContext): Uint8Array {
+    const block = this.idBlock(ctx);
+    if (!block) return ctx.card.fs.idm(this.scope.system).slice(0, SETTLEMENT.cardIdLength);
+    return block.slice(0, SETTLEMENT.cardIdLength);
   }
 
   private getData(apdu: CommandApdu, ctx: AppletContext): ApduResponse {
@@ -95,14 +176,17 @@ export class SettlementApplet implements Applet {
     return ok(Uint8Array.of(...this.cardId(ctx), ...be32(balance)));
   }
 
-  /** Only the common key opens the card: the session must name the applet's area node. */
-  private target(ctx: AppletContext, s: ApduSession): PurseTarget {
-    if (s.system !== this.scope.system || !s.nodes.includes(this.scope.area))
+  /**
+   * Only the common key opens the card: the session must name the applet's area node (no session:
+   * the faithful envelope was opened under KC itself).
+   */
+  private target(ctx: AppletContext, s: ApduSession | undefined): PurseTarget {
+    if (s && (s.system !== this.scope.system || !s.nodes.includes(this.scope.area)))
       throw new IsoError(SW.SECURITY_STATUS);
     return purseTarget(ctx.card.fs, this.scope, this.config);
   }
 
-  private inner(cmd: PlainCommand, s: ApduSession, ctx: AppletContext): ApduResponse {
+  private inner(cmd: PlainCommand, s: ApduSession | undefined, ctx: AppletContext): ApduResponse {
     const fs = ctx.card.fs;
     const t = this.target(ctx, s);
     const d = cmd.data;
