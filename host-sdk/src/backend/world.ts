@@ -26,6 +26,8 @@ import { BRAND_API, SqliteBrand } from './kinds/brand';
 import { ISSUER_API, SqliteIssuer } from './kinds/issuer';
 import { SERVICE_CENTER_API, SqliteServiceCenter } from './kinds/service-center';
 import { CYBERSHOP_API, SqliteCybershop } from './kinds/cybershop';
+import { EMONEY_CENTER_API, SqliteEMoneyCenter } from './kinds/emoney-center';
+import { CENTER_DB_API, SqliteCenterDatabase } from './kinds/center-db';
 
 export interface KindEntry {
   readonly api: ApiSpec;
@@ -41,6 +43,8 @@ export const KINDS = {
   issuer: { api: ISSUER_API, create: (c: BackendContext) => new SqliteIssuer(c) },
   'service-center': { api: SERVICE_CENTER_API, create: (c: BackendContext) => new SqliteServiceCenter(c) },
   cybershop: { api: CYBERSHOP_API, create: (c: BackendContext) => new SqliteCybershop(c) },
+  'emoney-center': { api: EMONEY_CENTER_API, create: (c: BackendContext) => new SqliteEMoneyCenter(c) },
+  'center-db': { api: CENTER_DB_API, create: (c: BackendContext) => new SqliteCenterDatabase(c) },
 } as const satisfies Record<string, KindEntry>;
 
 export type Kind = keyof typeof KINDS;

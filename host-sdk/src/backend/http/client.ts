@@ -11,7 +11,7 @@ import type { KeyHolderLink, KeyHolderReply } from '../../keys/remote-key-holder
 import type { AuditView } from '../backend';
 import type { Outcome } from '../outcome';
 import { RequestError } from '../schema';
-import type { BankBackend, BankRequest } from '../kinds/bank';
+import type { BankBackend, BankHold, BankRequest } from '../kinds/bank';
 import type { CreditBackend, CreditRequest } from '../kinds/credit';
 import type { EMoneyBackend, EMoneyRequest } from '../kinds/emoney';
 import type { BrandHolderBackend, BrandRequest } from '../kinds/brand';
@@ -136,6 +136,9 @@ export class HttpBankClient extends HttpKindClient implements BankBackend {
   withdrawCash = (r: BankRequest<'withdrawCash'>) => this.call<BankView>('withdrawCash', r);
   payToPeer = (r: BankRequest<'payToPeer'>) => this.call<BankView>('payToPeer', r);
   receiveFromPeer = (r: BankRequest<'receiveFromPeer'>) => this.call<BankView>('receiveFromPeer', r);
+  holdFunds = (r: BankRequest<'holdFunds'>) => this.call<BankHold>('holdFunds', r);
+  commitHold = (r: BankRequest<'commitHold'>) => this.call<BankHold>('commitHold', r);
+  releaseHold = (r: BankRequest<'releaseHold'>) => this.call<BankHold>('releaseHold', r);
 }
 
 type ResultOf<F> = F extends (...a: never[]) => Promise<Outcome<infer T>> ? T : never;
