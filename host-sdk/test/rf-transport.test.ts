@@ -247,6 +247,12 @@ describe('rf: two cards in one field (rf.md §9.3)', () => {
     expect(slots).toEqual([{ slot: 0, outcome: 'collision' }]);
   });
 
+  it('FeliCa capture: with the distance model a much stronger card is heard despite the overlap', () => {
+    const eps = () => [card().airEndpoint(), card('02fe0102030405ff').airEndpoint()];
+    const slots = new RfTransport(eps(), { distance: [0, 0.035] }).pollSlots(0xffff, 0x00);
+    expect(slots.map((s) => [s.outcome, s.idm && bytesToHex(s.idm)])).toEqual([['ok', '02fe010203040506']]);
+  });
+
   it('FeliCa TSN 0F: cards in different slots both answer', () => {
     const eps = [
       card().airEndpoint({ slotRandom: new SeededRandom(1) }),
