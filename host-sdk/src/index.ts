@@ -2,6 +2,17 @@
 export const HOST_SDK_VERSION = '0.1.0';
 export * from './transport/transport';
 export { InProcessTransport, type InProcessCard } from './transport/in-process';
+export { RfTransport, type RfTransportInit, type RfReport } from './transport/rf/rf-transport';
+export {
+  parseRfQuery,
+  splitRfTarget,
+  rfOptions,
+  RfOptionError,
+  type RfTransportOptions,
+  type Fault,
+} from './transport/rf/rf-options';
+export { defaultRfRetryPolicy, type RfRetryPolicy } from './transport/rf/retry-policy';
+export type { WireEvent, WireTracer } from './transport/wire-trace';
 export {
   ApduClient,
   ChannelOpening,
