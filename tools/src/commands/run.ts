@@ -19,6 +19,7 @@ interface RunFlags {
   variant: string[];
   card?: string;
   rf?: string;
+  cache?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -44,6 +45,10 @@ export function registerRun(program: Command): void {
     )
     .option('--card <target>', "card target of the main flow's card (default: sim: of the scenario's image)")
     .option('--rf <K=V&...>', 'the main card through the radio simulator: --card rf:<card>?K=V&...')
+    .option(
+      '--cache <mode>',
+      'validity-cache: all (none, both, medium, terminal in turn) or one mode (= --variant cache=<mode>)',
+    )
     .addHelpText(
       'after',
       '\nPrints one line per step, a PASS or FAIL line per acceptance check, then the audit.\n\nExample:\n  mica run credit-charge-emoney --transport http --seed 7\n',
@@ -60,7 +65,10 @@ export function registerRun(program: Command): void {
         throw new UsageError(`--transport must be inproc or http, got "${o.transport}"`);
       const seed = intArg(o.seed, '--seed', 0, Number.MAX_SAFE_INTEGER);
       if (o.data !== ':memory:') mkdirSync(o.data, { recursive: true });
-      const variants = resolveVariants(scenario, o.variant);
+      const variants = resolveVariants(scenario, [
+        ...o.variant,
+        ...(o.cache !== undefined ? [`cache=${o.cache}`] : []),
+      ]);
       const print = (l: string): void => {
         process.stdout.write(`${l}\n`);
       };
@@ -100,6 +108,7 @@ export function jsonReport(r: Awaited<ReturnType<typeof runScenario>>): unknown 
     checks: r.checks,
     ledgers: r.ledgers,
     cards: r.cards,
+    ...(r.reports.length > 0 ? { reports: r.reports.map(({ name, data }) => ({ name, data })) } : {}),
     audit: r.audit,
   };
 }

@@ -3,8 +3,9 @@
 import type { Scenario } from './scenario';
 import { creditChargeEmoney } from './scenarios/credit-charge-emoney';
 import { brandEmoney } from './scenarios/brand-emoney';
+import { validityCache } from './scenarios/validity-cache';
 
-export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney, brandEmoney];
+export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney, brandEmoney, validityCache];
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -10,7 +10,7 @@ import type { LedgerEntry } from '@mica/host-sdk/backend/ledger';
 import { canonicalJson } from '@mica/host-sdk/backend/canonical-json';
 import { UsageError } from '../cli-error';
 import { Fixture, SetupError, formatTime, setTempDir, type FixtureOptions, type StepRecord } from './fixture';
-import type { CheckRun, RunOptions, Scenario, ScenarioContext } from './scenario';
+import type { CheckRun, RunOptions, Scenario, ScenarioContext, ScenarioReport } from './scenario';
 
 export interface CheckResult {
   readonly id: string;
@@ -29,6 +29,8 @@ export interface RunReport {
   readonly checks: readonly CheckResult[];
   readonly ledgers: Record<string, { accounts: Record<string, number>; entries: readonly LedgerEntry[] }>;
   readonly cards: Record<string, unknown>;
+  /** Named results of the run (ScenarioContext.report), in the order reported. */
+  readonly reports: readonly ScenarioReport[];
   readonly audit: {
     readonly ok: boolean;
     readonly main: AuditReport | null;
@@ -107,6 +109,7 @@ export async function runScenario(
   let active: { id: string; problems: string[] } | undefined;
   const loose: string[] = [];
   const specIds = new Set(scenario.checks.map((c) => c.id));
+  const reports: ScenarioReport[] = [];
 
   const problem = (text: string): void => {
     (active ? active.problems : loose).push(text);
@@ -161,6 +164,9 @@ export async function runScenario(
         active = undefined;
       }
       results.set(id, [...(results.get(id) ?? []), ...run.problems]);
+    },
+    report(name, lines, data) {
+      reports.push({ name, lines: [...lines], data });
     },
   };
 
@@ -219,10 +225,12 @@ export async function runScenario(
       checks,
       ledgers,
       cards,
+      reports,
       audit: { ok: auditOk, main: main?.finalAudit ?? null, fixtures: fixtureAudits },
       exitCode: auditOk && checks.every((c) => c.pass) ? 0 : 1,
     };
     for (const c of checks) onLine(formatCheck(c));
+    for (const r of reports) for (const l of r.lines) onLine(l);
     for (const l of formatRunAudit(report)) onLine(l);
     return report;
   } finally {

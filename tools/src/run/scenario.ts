@@ -48,6 +48,18 @@ export interface ScenarioContext {
    * audit of a fixture step taken while it runs count as problems too. Checks run one at a time.
    */
   check(id: string, body: (c: CheckRun) => Promise<void>): Promise<void>;
+  /**
+   * Adds a named result of the run (e.g. seed 004's per-mode metrics table): `lines` are printed after
+   * the check lines, `data` goes into --json under `reports`.
+   */
+  report(name: string, lines: readonly string[], data: unknown): void;
+}
+
+/** A named result of a run (ScenarioContext.report). */
+export interface ScenarioReport {
+  readonly name: string;
+  readonly lines: readonly string[];
+  readonly data: unknown;
 }
 
 export interface Scenario {

@@ -160,13 +160,22 @@ export class SqliteCenterDatabase extends SqliteBackend implements CenterDatabas
       const insert = this.db.prepare(
         'INSERT INTO media (mediumId, idm, userAccount, expiresOn) VALUES (?, ?, ?, ?)',
       );
+      const clash = this.db.prepare('SELECT mediumId, idm FROM media WHERE mediumId = ? OR idm = ?');
+      const change = this.db.prepare("INSERT INTO changes (tbl, id, at) VALUES ('media', ?, ?)");
+      const now = this.clock.now();
       const seqs: number[] = [];
       for (const m of r.media) {
-        if (this.medium(m.mediumId)) refuse('E_DUPLICATE', '—', `medium ${m.mediumId} is registered`);
-        if (this.db.prepare('SELECT 1 FROM media WHERE idm = ?').get(m.idm))
-          refuse('E_DUPLICATE', '—', `IDm ${m.idm} is registered under another medium`);
+        const c = clash.get(m.mediumId, m.idm) as { mediumId: string; idm: string } | undefined;
+        if (c)
+          refuse(
+            'E_DUPLICATE',
+            '—',
+            c.mediumId === m.mediumId
+              ? `medium ${m.mediumId} is registered`
+              : `IDm ${m.idm} is registered under medium ${c.mediumId}`,
+          );
         insert.run(m.mediumId, m.idm, m.userAccount, m.expiresOn);
-        seqs.push(this.change('media', m.mediumId));
+        seqs.push(Number(change.run(m.mediumId, now).lastInsertRowid));
       }
       return { count: r.media.length, seqs };
     });

@@ -14,7 +14,7 @@ import type { AuthRequest, CryptogramSession, KeyHolder } from '../../keys/key-h
 import { LocalKeyHolder, type RandomBytes } from '../../keys/local-key-holder';
 import { post } from '../ledger';
 import { refuse, type Outcome } from '../outcome';
-import { amount, bool, hex, int, list, object, oneOf, optional, str, txId, type Infer } from '../schema';
+import { RequestError, amount, bool, hex, int, list, object, oneOf, optional, str, txId, type Infer } from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
 import type { CacheExtract, DbChange, MediumInfo, TerminalInfo } from './center-db';
 
@@ -93,6 +93,8 @@ export const EMONEY_CENTER_API = {
   /** The push feed of the center database. */
   applyChanges: object({ changes: list(change, 5000) }),
   connections: object({ connectionId: optional(connectionId) }),
+  /** What the cache holds for a medium or a terminal (null: no entry). */
+  cached: object({ mediumId: optional(hex(8)), terminalId: optional(hex(8)) }),
 } as const;
 
 export type CenterRequest<M extends keyof typeof EMONEY_CENTER_API> = Infer<(typeof EMONEY_CENTER_API)[M]>;
@@ -195,7 +197,16 @@ export interface EMoneyCenterBackend extends Backend {
   captured(r: CenterRequest<'captured'>): Promise<Outcome<{ readonly capturedAt: number }>>;
   applyChanges(r: CenterRequest<'applyChanges'>): Promise<Outcome<{ readonly dbSeq: number }>>;
   connections(r?: CenterRequest<'connections'>): Promise<Outcome<readonly ConnectionRow[]>>;
+  cached(r: CenterRequest<'cached'>): Promise<Outcome<CacheEntry | null>>;
 }
+
+export type CacheEntry =
+  | {
+      readonly mediumId: string;
+      readonly status: 'stolen' | 'captured' | 'expired' | 'expiring';
+      readonly expiresOn: number | null;
+    }
+  | { readonly terminalId: string; readonly status: 'allowed' };
 
 declare module '../backend' {
   interface KindInterfaces {
@@ -593,6 +604,25 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
               .prepare(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE connectionId = ?`)
               .all(r.connectionId) as ConnectionRow[]),
       ),
+    );
+  }
+
+  cached(request: CenterRequest<'cached'>): Promise<Outcome<CacheEntry | null>> {
+    const r = this.checked<CenterRequest<'cached'>>('cached', request);
+    if ((r.mediumId === undefined) === (r.terminalId === undefined))
+      throw new RequestError('cached must name exactly one of mediumId and terminalId');
+    return Promise.resolve(
+      this.run('cached', r, () => {
+        if (r.mediumId !== undefined)
+          return (
+            (this.db
+              .prepare('SELECT mediumId, status, expiresOn FROM cache_media WHERE mediumId = ?')
+              .get(r.mediumId) as CacheEntry | undefined) ?? null
+          );
+        return this.cachedTerminal(r.terminalId!)
+          ? { terminalId: r.terminalId!, status: 'allowed' as const }
+          : null;
+      }),
     );
   }
 
