@@ -125,7 +125,7 @@ export class ValidityTerminal {
     await this.o.advanceTo(tHello + this.o.lineMs);
     const hello = await center.api.hello({ connectionId, mediumId, terminalId: this.id, sentAt: tHello });
     await this.event(
-      'S2',
+      hello.ok ? hello.result.step : hello.step,
       center.id,
       `HELLO ${connectionId}: medium ${mediumId}${mediumId !== cardMedium ? ' (not the card in the field)' : ''}, terminal ${this.id} → ${hello.ok ? 'received' : hello.code}`,
     );
@@ -146,7 +146,7 @@ export class ValidityTerminal {
     if (verdict.type === 'NAK') return this.refusedByNak(base, verdict, 'NAK', timeToAck, null);
     if (verdict.type !== 'ACK')
       throw new TerminalProtocolError(`expected ACK or NAK first, got ${verdict.type}`);
-    await this.event('S3', center.id, `ACK after ${timeToAck} ms`);
+    await this.event(verdict.step, center.id, `ACK after ${timeToAck} ms`);
 
     // Think time; a late NAK that arrives meanwhile ends the session before TXN.
     const during = await this.next(connectionId, seen, tHello, clock.now() + this.o.thinkMs);
@@ -162,7 +162,7 @@ export class ValidityTerminal {
       sentAt: txnSentAt,
     });
     await this.event(
-      'S6',
+      txn.ok ? txn.result.step : txn.step,
       center.id,
       `TXN ${request.kind} ¥${request.amount} → ${txn.ok ? 'received' : `${txn.code} (the center has closed the connection)`}`,
     );
@@ -173,7 +173,7 @@ export class ValidityTerminal {
     if (started.type !== 'START')
       throw new TerminalProtocolError(`expected START or NAK, got ${started.type}`);
     const startAt = started.deliverAt;
-    await this.event('S7', center.id, `START ${started.txId}`);
+    await this.event(started.step, center.id, `START ${started.txId}`);
     const common = { ...base, timeToAck, verdict: 'ACK' as const, txnSentAt, startAt, txId };
 
     // T1: the center's key holder authenticates through this terminal.

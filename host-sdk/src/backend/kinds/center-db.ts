@@ -160,20 +160,15 @@ export class SqliteCenterDatabase extends SqliteBackend implements CenterDatabas
       const insert = this.db.prepare(
         'INSERT INTO media (mediumId, idm, userAccount, expiresOn) VALUES (?, ?, ?, ?)',
       );
-      const clash = this.db.prepare('SELECT mediumId, idm FROM media WHERE mediumId = ? OR idm = ?');
+      const byId = this.db.prepare('SELECT 1 FROM media WHERE mediumId = ?');
+      const byIdm = this.db.prepare('SELECT mediumId FROM media WHERE idm = ?');
       const change = this.db.prepare("INSERT INTO changes (tbl, id, at) VALUES ('media', ?, ?)");
       const now = this.clock.now();
       const seqs: number[] = [];
       for (const m of r.media) {
-        const c = clash.get(m.mediumId, m.idm) as { mediumId: string; idm: string } | undefined;
-        if (c)
-          refuse(
-            'E_DUPLICATE',
-            '—',
-            c.mediumId === m.mediumId
-              ? `medium ${m.mediumId} is registered`
-              : `IDm ${m.idm} is registered under medium ${c.mediumId}`,
-          );
+        if (byId.get(m.mediumId)) refuse('E_DUPLICATE', '—', `medium ${m.mediumId} is registered`);
+        const other = byIdm.get(m.idm) as { mediumId: string } | undefined;
+        if (other) refuse('E_DUPLICATE', '—', `IDm ${m.idm} is registered under medium ${other.mediumId}`);
         insert.run(m.mediumId, m.idm, m.userAccount, m.expiresOn);
         seqs.push(Number(change.run(m.mediumId, now).lastInsertRowid));
       }

@@ -14,7 +14,20 @@ import type { AuthRequest, CryptogramSession, KeyHolder } from '../../keys/key-h
 import { LocalKeyHolder, type RandomBytes } from '../../keys/local-key-holder';
 import { post } from '../ledger';
 import { refuse, type Outcome } from '../outcome';
-import { RequestError, amount, bool, hex, int, list, object, oneOf, optional, str, txId, type Infer } from '../schema';
+import {
+  RequestError,
+  amount,
+  bool,
+  hex,
+  int,
+  list,
+  object,
+  oneOf,
+  optional,
+  str,
+  txId,
+  type Infer,
+} from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
 import type { CacheExtract, DbChange, MediumInfo, TerminalInfo } from './center-db';
 
@@ -125,7 +138,13 @@ export interface CenterStatus {
 }
 
 export type CenterMessage =
-  | { readonly seq: number; readonly type: 'ACK'; readonly sentAt: number; readonly deliverAt: number }
+  | {
+      readonly seq: number;
+      readonly type: 'ACK';
+      readonly step: string;
+      readonly sentAt: number;
+      readonly deliverAt: number;
+    }
   | {
       readonly seq: number;
       readonly type: 'NAK';
@@ -141,6 +160,7 @@ export type CenterMessage =
   | {
       readonly seq: number;
       readonly type: 'START';
+      readonly step: string;
       readonly txId: string;
       readonly sentAt: number;
       readonly deliverAt: number;
@@ -173,6 +193,12 @@ export interface ConnectionRow {
   readonly amount: number | null;
 }
 
+/** A message received: its connection and the patent step of the center's mode it was. */
+export interface StepAnswer {
+  readonly connectionId: string;
+  readonly step: string;
+}
+
 export interface Prepared {
   readonly txId: string;
   readonly chargeId: string;
@@ -185,9 +211,9 @@ export interface EMoneyCenterBackend extends Backend {
   registerKeys(r: CenterRequest<'registerKeys'>): Promise<Outcome<{ readonly count: number }>>;
   start(r?: CenterRequest<'start'>): Promise<Outcome<{ readonly readyAt: number }>>;
   status(r?: CenterRequest<'status'>): Promise<Outcome<CenterStatus>>;
-  hello(r: CenterRequest<'hello'>): Promise<Outcome<{ readonly connectionId: string }>>;
+  hello(r: CenterRequest<'hello'>): Promise<Outcome<StepAnswer>>;
   receive(r: CenterRequest<'receive'>): Promise<Outcome<readonly CenterMessage[]>>;
-  txn(r: CenterRequest<'txn'>): Promise<Outcome<{ readonly connectionId: string }>>;
+  txn(r: CenterRequest<'txn'>): Promise<Outcome<StepAnswer>>;
   authenticated(
     r: CenterRequest<'authenticated'>,
   ): Promise<Outcome<{ readonly verdict: 'OK' } | { readonly verdict: 'NAK'; readonly reason: NakReason }>>;
@@ -244,11 +270,14 @@ interface ConnRow extends ConnectionRow {
 }
 
 /** The patent steps of each mode (flows.md 6.2): the verdict from the cache, a late verdict from the DB. */
-const STEP: Record<CacheMode, { verdict: string; late: string }> = {
-  none: { verdict: '[0004]', late: '[0004]' },
-  both: { verdict: 'S4-S5', late: 'S9' },
-  medium: { verdict: 'S2-S3', late: 'S7*' },
-  terminal: { verdict: 'S2-S3', late: 'S5' },
+const STEP: Record<
+  CacheMode,
+  { hello: string; ack: string; nak: string; late: string; txn: string; start: string }
+> = {
+  none: { hello: '0004', ack: '0004', nak: '0004', late: '0004', txn: '0004', start: '0004' },
+  both: { hello: 'S2', ack: 'S6', nak: 'S9', late: 'S9', txn: 'S7', start: 'S8' },
+  medium: { hello: 'S2', ack: 'S3', nak: 'S3', late: 'S7*', txn: 'S6', start: 'S7' },
+  terminal: { hello: 'S2', ack: 'S3', nak: 'S3', late: 'S5', txn: 'S6', start: 'S7' },
 };
 
 export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBackend {
@@ -303,7 +332,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     return Promise.resolve(this.run('status', r, () => this.statusNow()));
   }
 
-  hello(request: CenterRequest<'hello'>): Promise<Outcome<{ readonly connectionId: string }>> {
+  hello(request: CenterRequest<'hello'>): Promise<Outcome<StepAnswer>> {
     const r = this.checked<CenterRequest<'hello'>>('hello', request);
     const o = this.run('hello', r, () => {
       if (this.setting('state') !== 'ready')
@@ -317,7 +346,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
            VALUES (?, ?, ?, ?, ?, 'pending', 'open')`,
         )
         .run(r.connectionId, r.mediumId, r.terminalId, mode, r.sentAt);
-      const step = STEP[mode].verdict;
+      const step = STEP[mode].nak;
       if (mode === 'both') {
         const m = this.cachedMedium(r.mediumId);
         if (m) return this.nak(r.connectionId, m, false, step);
@@ -351,7 +380,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       this.clock.schedule(this.clock.now() + c.dbTerminalMs, () => this.terminalQueried(id));
     if (o.result === 'query-medium')
       this.clock.schedule(this.clock.now() + c.dbMediumMs, () => this.mediumQueried(id));
-    return Promise.resolve({ ok: true, result: { connectionId: id } });
+    return Promise.resolve({ ok: true, result: { connectionId: id, step: STEP[c.cacheMode].hello } });
   }
 
   receive(request: CenterRequest<'receive'>): Promise<Outcome<readonly CenterMessage[]>> {
@@ -383,19 +412,20 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     );
   }
 
-  txn(request: CenterRequest<'txn'>): Promise<Outcome<{ readonly connectionId: string }>> {
+  txn(request: CenterRequest<'txn'>): Promise<Outcome<StepAnswer>> {
     const r = this.checked<CenterRequest<'txn'>>('txn', request);
     return Promise.resolve(
       this.run('txn', r, () => {
-        const c = this.open(r.connectionId, 'S7');
-        if (c.verdict !== 'ACK') refuse('E_BAD_STATE', 'S7', `TXN before ACK on ${r.connectionId}`);
+        const step = STEP[this.config().cacheMode].txn;
+        const c = this.open(r.connectionId, step);
+        if (c.verdict !== 'ACK') refuse('E_BAD_STATE', step, `TXN before ACK on ${r.connectionId}`);
         if (c.txId !== null)
-          refuse('E_DUPLICATE', 'S7', `connection ${r.connectionId} already has TXN ${c.txId}`);
+          refuse('E_DUPLICATE', step, `connection ${r.connectionId} already has TXN ${c.txId}`);
         this.db
           .prepare('UPDATE connections SET txId = ?, kind = ?, amount = ? WHERE connectionId = ?')
           .run(r.txId, r.kind, r.amount, r.connectionId);
         this.maybeStart(r.connectionId);
-        return { connectionId: r.connectionId };
+        return { connectionId: r.connectionId, step: STEP[c.cacheMode].txn };
       }),
     );
   }
@@ -841,14 +871,14 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     this.db
       .prepare("UPDATE connections SET state = 'started', tStart = ? WHERE connectionId = ?")
       .run(this.clock.now(), connectionId);
-    this.send(connectionId, { type: 'START', txId: c.txId });
+    this.send(connectionId, { type: 'START', txId: c.txId, step: STEP[c.cacheMode].start });
   }
 
   private ack(connectionId: string): void {
     this.db
       .prepare("UPDATE connections SET verdict = 'ACK', tAck = ? WHERE connectionId = ?")
       .run(this.clock.now(), connectionId);
-    this.send(connectionId, { type: 'ACK' });
+    this.send(connectionId, { type: 'ACK', step: STEP[this.config().cacheMode].ack });
   }
 
   /** NAK: sent at once, and it closes the connection. */

@@ -135,7 +135,7 @@ export const validityCache: Scenario = {
       return w;
     };
     const world = (label: string, o: ValidityOptions): Promise<ValidityWorld> =>
-      ValidityWorld.create(ctx, label, o);
+      ValidityWorld.create(ctx, label, { population: 'examples', ...o });
 
     const rows: ModeRow[] = [];
     await ctx.check('V1', async (c) => {
