@@ -2,10 +2,15 @@
 // (serve-tcp.ts, serve-vpcd.ts, ...) registered below.
 import type { Command } from 'commander';
 import { addServeTcp } from './serve-tcp';
+import { registerServePn532 } from './serve-pn532';
 import { registerServeVpcd } from './serve-vpcd';
 
 /** Adapters of `mica serve`; each adds one subcommand. */
-const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [registerServeVpcd, addServeTcp];
+const ADAPTERS: ReadonlyArray<(serve: Command) => void> = [
+  registerServeVpcd,
+  registerServePn532,
+  addServeTcp,
+];
 
 export function registerServe(program: Command): void {
   const serve = program
