@@ -29,6 +29,11 @@ it('runs the demo end to end', () => {
     expect(
       existsSync(join(dir, 'new', 'folder', 'credit-charge-emoney', 'main', 'emoney-emoney1.sqlite')),
     ).toBe(true);
+    // Seed 004 (flows.md 6.3 table; 3,000 − 500 = 2,500 on card A and in the float).
+    expect(r.stdout).toContain('  none            780        1130          2');
+    expect(r.stdout).toContain('  terminal        100         650          1');
+    expect(r.stdout).toMatch(/center1 +liab:float:center1 +-2500/);
+    expect(r.stdout).toContain('card a004000000000001   balance 2500');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

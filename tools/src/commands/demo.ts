@@ -21,6 +21,7 @@ import { OperationError } from '../cli-error';
 import { runScenario } from '../run/runner';
 import { seed001Demo } from '../run/scenarios/credit-charge-emoney/demo';
 import { brandEmoney } from '../run/scenarios/brand-emoney';
+import { seed004Demo } from '../run/scenarios/validity-cache/demo';
 
 const hostRandom = new SeededRandom(2n);
 
@@ -167,6 +168,20 @@ export function registerDemo(program: Command): void {
         (l) => line(`  ${l}`),
       );
       if (seed003.exitCode !== 0) throw new OperationError('the seed 003 part of the demo failed its checks');
+      line('');
+      line('8. Seed 004 (flows.md 6): the validity cache at the e-money center. The center computer loads');
+      line(
+        '   the deny-list and allow-list from the center database (20,000 media, 100 terminals) and answers',
+      );
+      line('   ACK or NAK before any card write; after START its key holder loads and unloads the purse.');
+      const seed004Dir = join(dir, 'validity-cache');
+      rmSync(seed004Dir, { recursive: true, force: true }); // the demo's own sub-directory, rebuilt each run
+      const seed004 = await runScenario(
+        seed004Demo,
+        { mode: 'hardened', transport: 'inproc', seed: 1, data: seed004Dir, variants: {} },
+        (l) => line(`  ${l}`),
+      );
+      if (seed004.exitCode !== 0) throw new OperationError('the seed 004 part of the demo failed its checks');
       const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
       const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
       const def = card.fs.index.definition;
@@ -210,5 +225,15 @@ export function registerDemo(program: Command): void {
       for (const [cardId, state] of Object.entries(seed003.cards))
         line(`  card ${cardId}   balance ${(state as { balance: number } | null)?.balance ?? '?'}`);
       line(`  audit               ${seed003.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
+      line('');
+      line(`Seed 004 back-ends and cards (SQLite in ${join(seed004Dir, 'main')})`);
+      for (const [id, ledger] of Object.entries(seed004.ledgers))
+        for (const [account, amount] of Object.entries(ledger.accounts))
+          line(`  ${id.padEnd(10)} ${account.padEnd(34)} ${String(amount).padStart(9)}`);
+      for (const [cardId, state] of Object.entries(seed004.cards))
+        line(
+          `  card ${cardId}   balance ${(state as { balances: Record<string, number> }).balances['20d0'] ?? '?'}`,
+        );
+      line(`  audit               ${seed004.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
     });
 }

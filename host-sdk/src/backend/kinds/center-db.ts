@@ -27,6 +27,8 @@ export const CENTER_DB_API = {
   registerTerminals: object({ terminals: list(terminalRow, 5000) }),
   /** A medium reported stolen (stolenAt = now); pushed. */
   reportStolen: object({ mediumId }),
+  /** Many media reported stolen in one request (e.g. loading a population); pushed. */
+  reportStolenBatch: object({ mediumIds: list(mediumId, 5000) }),
   /** A medium kept by a terminal after a medium-invalid NAK (capturedAt = now); pushed. */
   setCaptured: object({ mediumId, terminalId }),
   setTerminalActive: object({ terminalId, active: bool }),
@@ -105,6 +107,7 @@ export interface CenterDatabaseBackend extends Backend {
   registerMedia(r: CenterDbRequest<'registerMedia'>): Promise<Outcome<{ readonly count: number }>>;
   registerTerminals(r: CenterDbRequest<'registerTerminals'>): Promise<Outcome<{ readonly count: number }>>;
   reportStolen(r: CenterDbRequest<'reportStolen'>): Promise<Outcome<MediumInfo>>;
+  reportStolenBatch(r: CenterDbRequest<'reportStolenBatch'>): Promise<Outcome<{ readonly count: number }>>;
   setCaptured(r: CenterDbRequest<'setCaptured'>): Promise<Outcome<MediumInfo>>;
   setTerminalActive(r: CenterDbRequest<'setTerminalActive'>): Promise<Outcome<TerminalInfo>>;
   subscribe(r: CenterDbRequest<'subscribe'>): Promise<Outcome<{ readonly dbSeq: number }>>;
@@ -203,6 +206,25 @@ export class SqliteCenterDatabase extends SqliteBackend implements CenterDatabas
   reportStolen(request: CenterDbRequest<'reportStolen'>): Promise<Outcome<MediumInfo>> {
     const r = this.checked<CenterDbRequest<'reportStolen'>>('reportStolen', request);
     return this.changeMedium('reportStolen', r, r.mediumId, 'stolenAt');
+  }
+
+  async reportStolenBatch(
+    request: CenterDbRequest<'reportStolenBatch'>,
+  ): Promise<Outcome<{ readonly count: number }>> {
+    const r = this.checked<CenterDbRequest<'reportStolenBatch'>>('reportStolenBatch', request);
+    const o = this.run('reportStolenBatch', r, () => {
+      const seqs: number[] = [];
+      const mark = this.db.prepare('UPDATE media SET stolenAt = ? WHERE mediumId = ? AND stolenAt IS NULL');
+      for (const id of r.mediumIds) {
+        if (!this.medium(id)) refuse('E_NOT_FOUND', '—', `no medium ${id} in the center database`);
+        mark.run(this.clock.now(), id);
+        seqs.push(this.change('media', id));
+      }
+      return { count: r.mediumIds.length, seqs };
+    });
+    if (!o.ok) return o;
+    await this.push(o.result.seqs);
+    return { ok: true, result: { count: o.result.count } };
   }
 
   setCaptured(request: CenterDbRequest<'setCaptured'>): Promise<Outcome<MediumInfo>> {

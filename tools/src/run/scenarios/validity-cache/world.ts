@@ -206,7 +206,12 @@ export class ValidityWorld {
       });
     for (let i = 0; i < media.length; i += 5000)
       expectOk(await db.registerMedia({ media: media.slice(i, i + 5000) }));
-    for (let i = 0; i < population.stolen; i++) expectOk(await db.reportStolen({ mediumId: synthetic(i) }));
+    if (population.stolen > 0)
+      expectOk(
+        await db.reportStolenBatch({
+          mediumIds: Array.from({ length: population.stolen }, (_, i) => synthetic(i)),
+        }),
+      );
     expectOk(
       await db.registerTerminals({
         terminals: Array.from({ length: DEFAULTS.terminals }, (_, i) => ({
