@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FELICA_SECURE_COMMANDS } from '@mica/apdu-specs/felica-secure';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
+import type { Transport } from '@mica/host-sdk/transport/transport';
 import type { SessionResult } from '@mica/host-sdk/terminals/validity-terminal';
 import { validityCache } from '../src/run/scenarios/validity-cache';
 import { CARD_A, CARD_B, IDS, USER_DEPOSIT, ValidityWorld } from '../src/run/scenarios/validity-cache/world';
@@ -187,6 +189,70 @@ describe('mica run validity-cache', () => {
     expect(seen).toEqual({
       faithful: { outcome: 'done', reason: null, cardB: 1200, userA: USER_DEPOSIT - 1200 },
       hardened: { outcome: 'nak', reason: 'MEDIUM_MISMATCH', cardB: 0, userA: USER_DEPOSIT },
+    });
+    expect(report.audit.ok).toBe(true);
+  }, 20_000);
+
+  it('T2 without a valid answer: the log read decides — applied completes the load once, not applied releases the hold', async () => {
+    const seen: Record<string, unknown> = {};
+    const report = await within(async (ctx) => {
+      for (const lose of ['answer', 'command'] as const) {
+        let armed = true;
+        const wrapCard = (t: Transport): Transport => ({
+          description: `${t.description} (the ${lose} of one Write is lost)`,
+          async felica(frame) {
+            if (armed && frame[1] === FELICA_SECURE_COMMANDS.write.code) {
+              armed = false;
+              if (lose === 'command') return null;
+              await t.felica(frame);
+              return null;
+            }
+            return t.felica(frame);
+          },
+          apdu: (c) => t.apdu(c),
+          close: () => t.close(),
+        });
+        const w = await ValidityWorld.create(ctx, `lost-${lose}`, {
+          cacheMode: 'both',
+          population: 'examples',
+          wrapCard,
+        });
+        // With the answer lost, the card holds value nobody has booked until the log read: the audit
+        // after those two steps must catch it (C3).
+        w.auditOf = (e) =>
+          lose === 'answer' && (e.card?.status === 'no answer' || e.card?.command === 'Read (secure)')
+            ? 'fail'
+            : 'pass';
+        const r = await w.present(CARD_A, { kind: 'load', amount: 2500 });
+        const card = await w.cardView(CARD_A);
+        seen[lose] = {
+          outcome: r.outcome,
+          code: r.code ?? null,
+          balance: card.balance,
+          records: card.log.filter((e) => e.chargeId === r.txId?.slice(0, 16)).length,
+          user: expectOk(await w.bank.account({ accountNo: CARD_A.userAccount })).balance,
+          float: (await w.ledger(IDS.center))['liab:float:center1'] ?? 0,
+        };
+      }
+    });
+    expect(report.checks[0]?.problems).toEqual([]);
+    expect(seen).toEqual({
+      answer: {
+        outcome: 'done',
+        code: null,
+        balance: 2500,
+        records: 1,
+        user: USER_DEPOSIT - 2500,
+        float: -2500,
+      },
+      command: {
+        outcome: 'refused',
+        code: 'E_CARD_REFUSED not applied (log read)',
+        balance: 0,
+        records: 0,
+        user: USER_DEPOSIT,
+        float: 0,
+      },
     });
     expect(report.audit.ok).toBe(true);
   }, 20_000);

@@ -9,6 +9,7 @@
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { EMoneyCenterBackend, CenterMessage, NakReason } from '../backend/kinds/emoney-center';
 import { FelicaClient } from '../felica/client';
+import type { StatusResult } from '../felica/responses';
 import { AuthenticationError, SecureFelicaSession } from '../felica/secure-session';
 import type { KeyHolder } from '../keys/key-holder';
 import type { Clock } from '../platform/clock';
@@ -220,64 +221,82 @@ export class ValidityTerminal {
       );
       if (!p.ok) return { ...common, outcome: 'refused', code: p.code };
       const chargeId = p.result.chargeId;
-      let w;
+      const writeArgs = [
+        [service, layout.log],
+        [
+          { serviceIndex: 0, block: 0 },
+          { serviceIndex: 1, block: 0 },
+        ],
+        [
+          relativePurseBlock(p.result.amount, executionIdOf(chargeId)),
+          logBlock({
+            chargeId,
+            amount: p.result.amount,
+            kind: request.kind === 'load' ? 'add' : 'subtract',
+            day: clock.today(),
+            origin: this.o.origin,
+          }),
+        ],
+      ] as const;
+      let w: StatusResult<true> | null = null;
       try {
-        w = await session.write(
-          [service, layout.log],
-          [
-            { serviceIndex: 0, block: 0 },
-            { serviceIndex: 1, block: 0 },
-          ],
-          [
-            relativePurseBlock(p.result.amount, executionIdOf(chargeId)),
-            logBlock({
-              chargeId,
-              amount: p.result.amount,
-              kind: request.kind === 'load' ? 'add' : 'subtract',
-              day: clock.today(),
-              origin: this.o.origin,
-            }),
-          ],
-        );
+        w = await session.write(...writeArgs);
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
         await this.event(
           'T2',
           'card',
-          `${request.kind} ¥${p.result.amount}, charge ID ${chargeId}: no valid answer; the hold stays until the log is read`,
-          {
-            command: 'Write (secure)',
-            status: 'no answer',
-          },
+          `${request.kind} ¥${p.result.amount}, charge ID ${chargeId}: no valid answer; the log decides`,
+          { command: 'Write (secure)', status: 'no answer' },
         );
-        return { ...common, outcome: 'no-answer' };
       }
       const signed = request.kind === 'load' ? p.result.amount : -p.result.amount;
+      const hold = (): number =>
+        this.o.store.hold({
+          txId: p.result.txId,
+          peer: center.id,
+          topic: 'complete',
+          payload: { connectionId },
+          floatIssuer: center.id,
+          floatAmount: signed,
+        });
       // The card value changed but is not booked yet: it waits in this terminal's outbox (C4).
-      const seq = w.ok
-        ? this.o.store.hold({
-            txId: p.result.txId,
-            peer: center.id,
-            topic: 'complete',
-            payload: { connectionId },
-            floatIssuer: center.id,
-            floatAmount: signed,
-          })
-        : 0;
-      await this.event('T2', 'card', `${request.kind} ¥${p.result.amount}, charge ID ${chargeId}`, {
-        command: 'Write (secure)',
-        status: flags(w),
-      });
-      if (!w.ok) {
-        const status = flags(w);
-        const f = await center.api.fail({ connectionId, status });
-        await this.event(
-          'T2',
-          center.id,
-          `card refused (${status}, MAC verified) → ${f.ok ? (f.result.released ? 'hold released' : 'nothing to release') : f.code}`,
-        );
-        const done = await this.next(connectionId, seen, tHello);
-        return { ...common, outcome: 'refused', code: done.type === 'DONE' ? done.result : status };
+      let seq = w?.ok ? hold() : 0;
+      if (w) {
+        await this.event('T2', 'card', `${request.kind} ¥${p.result.amount}, charge ID ${chargeId}`, {
+          command: 'Write (secure)',
+          status: flags(w),
+        });
+        if (!w.ok) {
+          const status = flags(w);
+          const f = await center.api.fail({ connectionId, status });
+          await this.event(
+            'T2',
+            center.id,
+            `card refused (${status}, MAC verified) → ${f.ok ? (f.result.released ? 'hold released' : 'nothing to release') : f.code}`,
+          );
+          const done = await this.next(connectionId, seen, tHello);
+          return { ...common, outcome: 'refused', code: done.type === 'DONE' ? done.result : status };
+        }
+      } else {
+        // No valid answer: the center's key holder authenticates again and the log is read (flows.md 6.2).
+        await session.close();
+        try {
+          session = await SecureFelicaSession.open(this.felica, center.keys, {
+            idm,
+            systemCode: layout.systemCode,
+            suite: layout.suite,
+            areas: [],
+            services: [service, layout.log],
+          });
+        } catch (e) {
+          if (!(e instanceof AuthenticationError || e instanceof TransportError)) throw e;
+          await this.event('T2', 'card', `the card does not answer: the hold stays until its next contact`, {
+            command: 'Authentication1/2',
+            status: 'no answer',
+          });
+          return { ...common, outcome: 'no-answer' };
+        }
       }
       const read = await session.read(
         [service, layout.log],
@@ -301,10 +320,22 @@ export class ValidityTerminal {
           status: flags(read),
         },
       );
+      if (!found && w === null) {
+        // MAC-verified log read: the write did not happen; the hold is released.
+        const f = await center.api.fail({ connectionId, status: 'not applied (log read)' });
+        await this.event(
+          'T2',
+          center.id,
+          `charge ID ${chargeId} not applied → ${f.ok ? 'hold released' : f.code}`,
+        );
+        const done = await this.next(connectionId, seen, tHello);
+        return { ...common, outcome: 'refused', code: done.type === 'DONE' ? done.result : 'not applied' };
+      }
       if (!found) {
         this.o.store.release(seq);
         return { ...common, outcome: 'no-answer' };
       }
+      if (w === null) seq = hold();
       const c = await center.api.complete({ connectionId, balanceAfter: balance });
       if (!c.ok) {
         await this.event('T2', center.id, `complete → ${c.code}`);

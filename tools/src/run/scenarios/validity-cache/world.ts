@@ -24,6 +24,7 @@ import {
   type SessionRequest,
   type SessionResult,
 } from '@mica/host-sdk/terminals/validity-terminal';
+import type { Transport } from '@mica/host-sdk/transport/transport';
 import type { Fixture, FixtureCard } from '../../fixture';
 import type { ScenarioContext } from '../../scenario';
 
@@ -130,6 +131,8 @@ export interface ValidityOptions {
    * example cards only (a verdict is one keyed lookup, whatever the population). Terminals: always 100.
    */
   readonly population?: 'default' | 'examples';
+  /** Wraps the terminals' link to a card (a lost answer). */
+  readonly wrapCard?: (t: Transport) => Transport;
 }
 
 export interface CardView {
@@ -140,6 +143,8 @@ export interface CardView {
 
 export class ValidityWorld {
   readonly events: TerminalEvent[] = [];
+  /** Decides the audit outcome expected after a terminal event (default: pass). */
+  auditOf: (e: TerminalEvent) => 'pass' | 'fail' = () => 'pass';
   /** Cards a terminal has kept (capture): they can no longer be presented. */
   readonly captured = new Set<string>();
   private readonly terminals = new Map<string, ValidityTerminal>();
@@ -148,6 +153,7 @@ export class ValidityWorld {
     readonly f: Fixture,
     readonly cacheMode: CacheMode,
     readonly cards: Readonly<Record<ExampleCard['name'], FixtureCard>>,
+    private readonly wrapCard: (t: Transport) => Transport,
   ) {}
 
   static async create(ctx: ScenarioContext, label: string, o: ValidityOptions): Promise<ValidityWorld> {
@@ -252,7 +258,7 @@ export class ValidityWorld {
       'card-a': await f.card('card-a', profiles['card-a']),
       'card-b': await f.card('card-b', profiles['card-b']),
     };
-    const w = new ValidityWorld(f, o.cacheMode, cards);
+    const w = new ValidityWorld(f, o.cacheMode, cards, o.wrapCard ?? ((t) => t));
     f.cards = async () =>
       Promise.all(
         ([CARD_A, CARD_B] as const).map(async (c) => ({
@@ -331,7 +337,7 @@ export class ValidityWorld {
 
   private report = async (e: TerminalEvent): Promise<void> => {
     this.events.push(e);
-    await this.f.step(e);
+    await this.f.step({ ...e, audit: this.auditOf(e) });
   };
 
   private terminal(id: string, card: ExampleCard): ValidityTerminal {
@@ -344,7 +350,7 @@ export class ValidityWorld {
     this.f.addAuditView(() => store.auditView());
     const t = new ValidityTerminal({
       store,
-      card: this.cards[card.name].transport,
+      card: this.wrapCard(this.cards[card.name].transport),
       layout: LAYOUT,
       center: {
         id: IDS.center,
