@@ -28,6 +28,9 @@ import { SERVICE_CENTER_API, SqliteServiceCenter } from './kinds/service-center'
 import { CYBERSHOP_API, SqliteCybershop } from './kinds/cybershop';
 import { EMONEY_CENTER_API, SqliteEMoneyCenter } from './kinds/emoney-center';
 import { CENTER_DB_API, SqliteCenterDatabase } from './kinds/center-db';
+import { BUREAU_API, SqliteBureau } from './kinds/bureau';
+import { SMD_API, SqliteSmd } from './kinds/smd';
+import { STORE_API, SqliteStore } from './kinds/store';
 
 export interface KindEntry {
   readonly api: ApiSpec;
@@ -45,6 +48,9 @@ export const KINDS = {
   cybershop: { api: CYBERSHOP_API, create: (c: BackendContext) => new SqliteCybershop(c) },
   'emoney-center': { api: EMONEY_CENTER_API, create: (c: BackendContext) => new SqliteEMoneyCenter(c) },
   'center-db': { api: CENTER_DB_API, create: (c: BackendContext) => new SqliteCenterDatabase(c) },
+  bureau: { api: BUREAU_API, create: (c: BackendContext) => new SqliteBureau(c) },
+  smd: { api: SMD_API, create: (c: BackendContext) => new SqliteSmd(c) },
+  store: { api: STORE_API, create: (c: BackendContext) => new SqliteStore(c) },
 } as const satisfies Record<string, KindEntry>;
 
 export type Kind = keyof typeof KINDS;

@@ -35,6 +35,9 @@ export const RESULT_CODES = [
   'E_SIG1_INVALID',
   'E_SIG2_INVALID',
   'E_SIG5_INVALID',
+  // project-defined for seed 002: the ACN's SIG3 or the receipt's SIG4 does not verify at the client
+  'E_SIG3_INVALID',
+  'E_SIG4_INVALID',
   'E_BILL_EXPIRED',
   'E_ORDER_DUPLICATE',
   'E_INSUFFICIENT',

@@ -4,8 +4,14 @@ import type { Scenario } from './scenario';
 import { creditChargeEmoney } from './scenarios/credit-charge-emoney';
 import { brandEmoney } from './scenarios/brand-emoney';
 import { validityCache } from './scenarios/validity-cache';
+import { commonKeySettlement } from './scenarios/common-key-settlement';
 
-export const SCENARIOS: readonly Scenario[] = [creditChargeEmoney, brandEmoney, validityCache];
+export const SCENARIOS: readonly Scenario[] = [
+  creditChargeEmoney,
+  brandEmoney,
+  validityCache,
+  commonKeySettlement,
+];
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -161,6 +161,12 @@ export class HttpCreditClient extends HttpKindClient implements CreditBackend {
   billing = (r: CreditRequest<'billing'>) => this.call<ResultOf<CreditBackend['billing']>>('billing', r);
   runCutoff = (r: CreditRequest<'runCutoff'>) =>
     this.call<ResultOf<CreditBackend['runCutoff']>>('runCutoff', r);
+  authorizeCardNotPresent = (r: CreditRequest<'authorizeCardNotPresent'>) =>
+    this.call<ResultOf<CreditBackend['authorizeCardNotPresent']>>('authorizeCardNotPresent', r);
+  captureCardNotPresent = (r: CreditRequest<'captureCardNotPresent'>) =>
+    this.call<ResultOf<CreditBackend['captureCardNotPresent']>>('captureCardNotPresent', r);
+  reverseCardNotPresent = (r: CreditRequest<'reverseCardNotPresent'>) =>
+    this.call<ResultOf<CreditBackend['reverseCardNotPresent']>>('reverseCardNotPresent', r);
 }
 
 export class HttpEMoneyClient extends HttpKindClient implements EMoneyBackend {

@@ -19,6 +19,12 @@ import { bool, hex, int, object, oneOf, optional, str, txId, amount, type Infer 
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
 import type { BankRequest } from './bank';
 import type { EMoneyRequest } from './emoney';
+import {
+  authorizeCardNotPresent,
+  captureCardNotPresent,
+  reverseCardNotPresent,
+  type CardNotPresentResult,
+} from './credit-permission';
 
 const cardNo = str({ max: 19, pattern: /^\d+$/, describe: 'a credit card number (digits)' });
 const peerId = str({ max: 64, pattern: /^[\w.-]+$/, describe: 'a back-end id' });
@@ -66,6 +72,17 @@ export const CREDIT_API = {
   runCutoff: object({
     cycle: str({ min: 7, max: 7, pattern: /^\d{4}-\d{2}$/, describe: 'a cycle YYYY-MM' }),
   }),
+  /** Seed 002 credit permission device [35] (./credit-permission.ts). */
+  authorizeCardNotPresent: object({
+    txId,
+    cardNo,
+    expiry: int(0, 0xffff),
+    pin: str({ min: 4, max: 12, pattern: /^\d+$/, describe: '4-12 PIN digits' }),
+    amount,
+    merchantId: peerId,
+  }),
+  captureCardNotPresent: object({ txId, merchantId: peerId }),
+  reverseCardNotPresent: object({ txId }),
 } as const;
 
 export type CreditRequest<M extends keyof typeof CREDIT_API> = Infer<(typeof CREDIT_API)[M]>;
@@ -116,6 +133,11 @@ export interface CreditBackend extends Backend {
   purchaseValue(r: CreditRequest<'purchaseValue'>): Promise<Outcome<BillingRow>>;
   billing(r: CreditRequest<'billing'>): Promise<Outcome<readonly BillingRow[]>>;
   runCutoff(r: CreditRequest<'runCutoff'>): Promise<Outcome<readonly CutoffRow[]>>;
+  authorizeCardNotPresent(
+    r: CreditRequest<'authorizeCardNotPresent'>,
+  ): Promise<Outcome<CardNotPresentResult>>;
+  captureCardNotPresent(r: CreditRequest<'captureCardNotPresent'>): Promise<Outcome<CardNotPresentResult>>;
+  reverseCardNotPresent(r: CreditRequest<'reverseCardNotPresent'>): Promise<Outcome<CardNotPresentResult>>;
 }
 
 declare module '../backend' {
@@ -443,6 +465,42 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
       this.db
         .prepare('SELECT cycle, cardNo, total, bankTxId, result FROM cutoffs WHERE cycle = ? ORDER BY cardNo')
         .all(r.cycle) as CutoffRow[],
+    );
+  }
+
+  /** Seed 002 (flows.md 4.2 row 20): E_CREDIT_DECLINED names the reason; the decline is recorded. */
+  authorizeCardNotPresent(
+    request: CreditRequest<'authorizeCardNotPresent'>,
+  ): Promise<Outcome<CardNotPresentResult>> {
+    const r = this.checked<CreditRequest<'authorizeCardNotPresent'>>('authorizeCardNotPresent', request);
+    const o = this.run(
+      'authorizeCardNotPresent',
+      { ...r, pin: '*' },
+      () => authorizeCardNotPresent(this.db, r, this.clock.now()),
+      r.txId,
+    );
+    if (o.ok && !o.result.approved)
+      return Promise.resolve(refused('E_CREDIT_DECLINED', '(6)', `declined: ${o.result.reason ?? ''}`));
+    return Promise.resolve(o);
+  }
+
+  captureCardNotPresent(
+    request: CreditRequest<'captureCardNotPresent'>,
+  ): Promise<Outcome<CardNotPresentResult>> {
+    const r = this.checked<CreditRequest<'captureCardNotPresent'>>('captureCardNotPresent', request);
+    return Promise.resolve(
+      this.run('captureCardNotPresent', r, () =>
+        captureCardNotPresent(this.db, r.txId, r.merchantId, this.clock.now()),
+      ),
+    );
+  }
+
+  reverseCardNotPresent(
+    request: CreditRequest<'reverseCardNotPresent'>,
+  ): Promise<Outcome<CardNotPresentResult>> {
+    const r = this.checked<CreditRequest<'reverseCardNotPresent'>>('reverseCardNotPresent', request);
+    return Promise.resolve(
+      this.run('reverseCardNotPresent', r, () => reverseCardNotPresent(this.db, r.txId)),
     );
   }
 
