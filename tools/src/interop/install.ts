@@ -28,6 +28,8 @@ const NEEDS: readonly Need[] = [
   { pkg: 'libpcsclite-dev', present: file('/usr/include/PCSC/winscard.h') },
   { pkg: 'iproute2', present: () => hasCommand('ip') && hasCommand('ss') },
   { pkg: 'util-linux', present: () => hasCommand('unshare') && hasCommand('nsenter') },
+  { pkg: 'libnfc-bin', present: () => hasCommand('nfc-list') && hasCommand('nfc-read-forum-tag3') },
+  { pkg: 'socat', present: cmd('socat') },
   { pkg: 'g++', present: cmd('g++') },
   { pkg: 'make', present: cmd('make') },
 ];

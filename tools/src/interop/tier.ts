@@ -1,5 +1,6 @@
-// The interop tier (interop.md 3-4, 8): the emulated card inside pcscd through vpcd, driven by opensc-tool,
-// scriptor, pcsc_scan, pyscard and the SDK's pcsc: transport. Every check counts once in the report.
+// The interop tier (interop.md 3-4, 6, 8): the emulated card inside pcscd through vpcd, driven by opensc-tool,
+// scriptor, pcsc_scan, pyscard and the SDK's pcsc: transport; and libnfc's tools through `mica serve pn532`
+// (pn532-checks.ts). Every check counts once in the report.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { parseProfile } from '@mica/apdu-specs/profile';
 import { cardImageFromProfile } from '@mica/card-os/factory';
 import { saveImageFile } from '@mica/card-os/hal/image-file';
 import { ensureInteropPackages } from './install';
+import { pn532Checks } from './pn532-checks';
 import { startPcscdSandbox, stopPid, type PcscdSandbox } from './pcscd-sandbox';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -110,6 +112,13 @@ async function main(): Promise<void> {
   }
   const setup = ensureInteropPackages(root);
   if (!check('Debian packages and the smartcard binding are in place', setup.ok, setup.detail)) return;
+
+  // interop.md 6: libnfc's nfc-list and nfc-read-forum-tag3 through `mica serve pn532 --pty` (no pcscd).
+  try {
+    await pn532Checks(root, check);
+  } catch (e) {
+    check('the libnfc checks ran without an unexpected error', false, (e as Error).stack ?? String(e));
+  }
 
   const profileJson = JSON.parse(readFileSync(profilePath, 'utf8')) as {
     chip: { idm: string };
