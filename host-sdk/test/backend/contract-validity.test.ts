@@ -2,6 +2,9 @@
 // holds, run unchanged in-process and against a served world (node:http, port 0, peers over HTTP too).
 // Expected times are flows.md 6.3's defaults worked out by hand: line 50 ms one way, DB terminal query
 // 80 ms, DB medium query 600 ms.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '@mica/host-sdk/platform/clock';
 import { SeededRng } from '@mica/host-sdk/platform/rng';
@@ -384,3 +387,66 @@ for (const [name, make] of [
     });
   });
 }
+
+describe('seed 004: a center restarted from its file (flows.md 7.9)', () => {
+  it('resumes the pending DB query of a connection and its interval reload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mica-center-'));
+    try {
+      const clock1 = new VirtualClock(START);
+      const w1 = new World({ dataDir: dir, clock: clock1, rng: new SeededRng(4) });
+      const h1: Harness = {
+        bank: w1.open('bank', 'bank1'),
+        db: w1.open('center-db', 'db1'),
+        center: w1.open('emoney-center', 'center1'),
+        clock: clock1,
+        advanceTo: (ms) => clock1.advanceTo(ms),
+        close: () => Promise.resolve(w1.close()),
+      };
+      await setUp(h1, 'terminal');
+      expectOk(await h1.center.start({}));
+      await h1.advanceTo(START + 1000);
+      // HELLO at +1000 arrives at +1050 and is ACKed from the cache; the medium query ends at +1650.
+      await h1.advanceTo(START + 1050);
+      expectOk(
+        await h1.center.hello({
+          connectionId: '11'.repeat(8),
+          mediumId: MEDIUM,
+          terminalId: TERMINAL,
+          sentAt: START + 1000,
+        }),
+      );
+      await h1.advanceTo(START + 1200);
+      await h1.close();
+
+      // The process is gone, and its clock with it: a new world over the same files.
+      const clock2 = new VirtualClock(START + 1200);
+      const w2 = World.openDirectory({ dataDir: dir, clock: clock2, rng: new SeededRng(4) });
+      const center = w2.peer('emoney-center', 'center1');
+      expectOk(
+        await center.txn({
+          connectionId: '11'.repeat(8),
+          txId: 'ef'.repeat(16),
+          kind: 'load',
+          amount: 100,
+          sentAt: START + 1200,
+        }),
+      );
+      await clock2.advanceTo(START + 1649);
+      expect(
+        expectOk(await center.receive({ connectionId: '11'.repeat(8), after: 0 })).map((m) => m.type),
+      ).toEqual(['ACK']);
+      await clock2.advanceTo(START + 1650);
+      const msgs = expectOk(await center.receive({ connectionId: '11'.repeat(8), after: 0 }));
+      expect(msgs.map((m) => [m.type, m.sentAt - START])).toEqual([
+        ['ACK', 1050],
+        ['START', 1650],
+      ]);
+      expect(expectOk(await center.status({})).loads).toBe(1);
+      await clock2.advanceTo(START + 1000 + 3_600_000);
+      expect(expectOk(await center.status({})).loads).toBe(2);
+      w2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -257,6 +257,9 @@ const MIGRATIONS = [
    CREATE TABLE transactions (txId TEXT PRIMARY KEY, connectionId TEXT NOT NULL, kind TEXT NOT NULL,
      amount INTEGER NOT NULL, chargeId TEXT NOT NULL, status TEXT NOT NULL);
    CREATE TABLE auth_witness (seq INTEGER PRIMARY KEY AUTOINCREMENT, idm TEXT NOT NULL, at INTEGER NOT NULL);`,
+  // The DB query a connection waits for and when it completes: a restarted center resumes it.
+  `ALTER TABLE connections ADD COLUMN pendingQuery TEXT;
+   ALTER TABLE connections ADD COLUMN pendingAt INTEGER;`,
 ];
 
 const CONNECTION_COLUMNS =
@@ -285,6 +288,42 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
 
   constructor(context: BackendContext) {
     super(context, MIGRATIONS, EMONEY_CENTER_API);
+    this.resume();
+  }
+
+  /**
+   * Re-schedules what an instance opened from its file was waiting for (flows.md 7.9): the initial load
+   * or the next interval reload, and every connection's pending DB query at its completion time.
+   */
+  private resume(): void {
+    const state = this.setting('state');
+    if (state === 'loading') this.clock.schedule(Number(this.setting('readyAt')), () => this.load());
+    if (state === 'ready')
+      this.clock.schedule(Number(this.setting('loadedAt')) + this.config().refreshIntervalMs, () =>
+        this.load(),
+      );
+    for (const c of this.db
+      .prepare(
+        "SELECT connectionId, pendingQuery, pendingAt FROM connections WHERE pendingQuery IS NOT NULL AND state <> 'closed' ORDER BY pendingAt, connectionId",
+      )
+      .all() as { connectionId: string; pendingQuery: 'terminal' | 'medium'; pendingAt: number }[])
+      this.clock.schedule(c.pendingAt, () =>
+        c.pendingQuery === 'terminal'
+          ? this.terminalQueried(c.connectionId)
+          : this.mediumQueried(c.connectionId),
+      );
+  }
+
+  /** Starts a connection's DB query: it completes after the configured query time. */
+  private query(connectionId: string, which: 'terminal' | 'medium'): void {
+    const c = this.config();
+    const at = this.clock.now() + (which === 'terminal' ? c.dbTerminalMs : c.dbMediumMs);
+    this.db
+      .prepare('UPDATE connections SET pendingQuery = ?, pendingAt = ? WHERE connectionId = ?')
+      .run(which, at, connectionId);
+    this.clock.schedule(at, () =>
+      which === 'terminal' ? this.terminalQueried(connectionId) : this.mediumQueried(connectionId),
+    );
   }
 
   configure(request: CenterRequest<'configure'>): Promise<Outcome<CenterConfig>> {
@@ -321,6 +360,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       const c = this.config();
       if (this.setting('state')) refuse('E_BAD_STATE', '—', 'the center has already started');
       this.put('state', 'loading');
+      this.put('readyAt', String(this.clock.now() + c.loadMs));
       return { readyAt: this.clock.now() + c.loadMs };
     });
     if (o.ok) this.clock.schedule(o.result.readyAt, () => this.load());
@@ -376,10 +416,8 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     if (!o.ok) return Promise.resolve(o);
     const c = this.config();
     const id = r.connectionId;
-    if (o.result === 'query-terminal')
-      this.clock.schedule(this.clock.now() + c.dbTerminalMs, () => this.terminalQueried(id));
-    if (o.result === 'query-medium')
-      this.clock.schedule(this.clock.now() + c.dbMediumMs, () => this.mediumQueried(id));
+    if (o.result === 'query-terminal') this.query(id, 'terminal');
+    if (o.result === 'query-medium') this.query(id, 'medium');
     return Promise.resolve({ ok: true, result: { connectionId: id, step: STEP[c.cacheMode].hello } });
   }
 
@@ -704,17 +742,26 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
 
   // — the store section [8] —
 
+  /**
+   * Loads the cache from the database (subscribing to the push feed the first time) and schedules the
+   * next reload. A database that cannot be reached leaves the cache as it was (not ready at start-up)
+   * and the load is tried again one interval later; the failure is kept as `lastLoadError`.
+   */
   private async load(): Promise<void> {
     const c = this.config();
     const db = this.peers.peer('center-db', c.db);
-    if (this.setting('loads') === undefined) {
-      const s = await db.subscribe({ centerId: this.id, push: c.push });
-      if (!s.ok) throw new Error(`${this.id}: cannot subscribe to ${c.db}: ${s.message}`);
+    try {
+      if (this.setting('loads') === undefined) {
+        const s = await db.subscribe({ centerId: this.id, push: c.push });
+        if (!s.ok) throw new Error(`cannot subscribe to ${c.db}: ${s.code} ${s.message}`);
+      }
+      const horizonDay = jstDay(this.clock.now() + c.refreshIntervalMs) + 1;
+      const x = await db.extract({ horizonDay });
+      if (!x.ok) throw new Error(`cannot extract the cache from ${c.db}: ${x.code} ${x.message}`);
+      this.db.transaction(() => this.fill(x.result, c.cacheMode, horizonDay))();
+    } catch (e) {
+      this.put('lastLoadError', `${this.clock.now()}: ${(e as Error).message}`);
     }
-    const horizonDay = jstDay(this.clock.now() + c.refreshIntervalMs) + 1;
-    const x = await db.extract({ horizonDay });
-    if (!x.ok) throw new Error(`${this.id}: cannot extract the cache from ${c.db}: ${x.message}`);
-    this.db.transaction(() => this.fill(x.result, c.cacheMode, horizonDay))();
     this.clock.schedule(this.clock.now() + c.refreshIntervalMs, () => this.load());
   }
 
@@ -816,7 +863,9 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     const valid = t.ok && SqliteEMoneyCenter.judgeTerminal(t.result);
     const next = this.db.transaction(() => {
       this.db
-        .prepare('UPDATE connections SET dbAccesses = dbAccesses + 1 WHERE connectionId = ?')
+        .prepare(
+          'UPDATE connections SET dbAccesses = dbAccesses + 1, pendingQuery = NULL, pendingAt = NULL WHERE connectionId = ?',
+        )
         .run(connectionId);
       const now = this.conn(connectionId)!;
       if (now.state === 'closed') return false;
@@ -829,10 +878,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       this.maybeStart(connectionId);
       return false;
     })();
-    if (next)
-      this.clock.schedule(this.clock.now() + this.config().dbMediumMs, () =>
-        this.mediumQueried(connectionId),
-      );
+    if (next) this.query(connectionId, 'medium');
   }
 
   private async mediumQueried(connectionId: string): Promise<void> {
@@ -842,7 +888,9 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     const reason = m.ok ? SqliteEMoneyCenter.judgeMedium(m.result, this.clock.today()) : 'MEDIUM_MISMATCH';
     this.db.transaction(() => {
       this.db
-        .prepare('UPDATE connections SET dbAccesses = dbAccesses + 1 WHERE connectionId = ?')
+        .prepare(
+          'UPDATE connections SET dbAccesses = dbAccesses + 1, pendingQuery = NULL, pendingAt = NULL WHERE connectionId = ?',
+        )
         .run(connectionId);
       const now = this.conn(connectionId)!;
       if (now.state === 'closed') return;
