@@ -257,6 +257,34 @@ describe('mica run validity-cache', () => {
     expect(report.audit.ok).toBe(true);
   }, 20_000);
 
+  it('E_FUNDS and a purse underflow after START: nothing is written, nothing is booked, the hold is released', async () => {
+    const seen: unknown[] = [];
+    const report = await within(async (ctx) => {
+      const w = await ValidityWorld.create(ctx, 'refusals', { cacheMode: 'both', population: 'examples' });
+      const image = await w.image(CARD_A);
+      const ledgers = await w.ledgers();
+      const funds = await w.present(CARD_A, { kind: 'load', amount: USER_DEPOSIT + 1 });
+      const underflow = await w.present(CARD_A, { kind: 'unload', amount: 1 });
+      seen.push(
+        [funds.outcome, funds.code],
+        [underflow.outcome, underflow.code],
+        (await w.image(CARD_A)) === image,
+        (await w.ledgers()) === ledgers,
+        expectOk(await w.bank.account({ accountNo: CARD_A.userAccount })).balance,
+      );
+    });
+    expect(report.checks[0]?.problems).toEqual([]);
+    // The card starts empty (tools/profiles/validity-cache.json): an unload of ¥1 underflows (SF2 01);
+    // the image stays byte for byte what it was.
+    expect(seen).toEqual([
+      ['refused', 'E_FUNDS'],
+      ['refused', 'E_CARD_REFUSED SF FF 01'],
+      true,
+      true,
+      USER_DEPOSIT,
+    ]);
+  }, 20_000);
+
   it('the CLI prints the table for --cache terminal, --json carries it; a wrong --cache exits 2', () => {
     const root = new URL('../../', import.meta.url).pathname;
     const mica = join(root, 'tools/bin/mica.js');

@@ -286,6 +286,61 @@ for (const [name, make] of [
       }
     });
 
+    it('bad requests are refused naming the field, and change nothing', async () => {
+      const h = await make();
+      try {
+        await setUp(h, 'both');
+        expectOk(await h.center.start({}));
+        await h.advanceTo(START + 1000);
+        const before = expectOk(await h.center.connections({}));
+        const bad = [
+          () =>
+            h.center.hello({
+              connectionId: 'x',
+              mediumId: MEDIUM,
+              terminalId: TERMINAL,
+              sentAt: START,
+            } as never),
+          () =>
+            h.center.hello({ connectionId: '12'.repeat(8), mediumId: MEDIUM, terminalId: TERMINAL } as never),
+          () =>
+            h.center.txn({
+              connectionId: '12'.repeat(8),
+              txId: 'ab',
+              kind: 'load',
+              amount: 1,
+              sentAt: START,
+            } as never),
+          () => h.center.configure({ db: 'db1', bank: 'bank1', cacheMode: 'sometimes' } as never),
+          () => h.center.cached({}),
+        ];
+        const messages: string[] = [];
+        for (const call of bad)
+          messages.push(
+            await (async () => call())().then(
+              (o) => `answered ${JSON.stringify(o)}`,
+              (e: Error) => e.message,
+            ),
+          );
+        expect(messages[0]).toMatch(/hello\.connectionId must be 8 bytes of lowercase hex/);
+        expect(messages[1]).toMatch(/hello\.sentAt is missing/);
+        expect(messages[2]).toMatch(/txn\.txId must be 16 bytes of lowercase hex/);
+        expect(messages[3]).toMatch(/configure\.cacheMode must be one of none, both, medium, terminal/);
+        expect(messages[4]).toMatch(/cached must name exactly one of mediumId and terminalId/);
+        expect(expectOk(await h.center.connections({}))).toEqual(before);
+        const unknown = await h.center.txn({
+          connectionId: '13'.repeat(8),
+          txId: 'ab'.repeat(16),
+          kind: 'load',
+          amount: 1,
+          sentAt: START,
+        });
+        expect(unknown.ok ? 'ok' : [unknown.code, unknown.step]).toEqual(['E_NOT_FOUND', 'S7']);
+      } finally {
+        await h.close();
+      }
+    });
+
     it('none: terminal then medium from the DB, ACK at 780 ms, START at 1130 ms, 2 DB accesses', async () => {
       const h = await make();
       try {
