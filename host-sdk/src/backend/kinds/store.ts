@@ -108,9 +108,7 @@ export interface StoreBackend extends Backend {
   ): Promise<Outcome<{ readonly amount: number; readonly itemsDigest: string }>>;
   bill(r: StoreRequest<'bill'>): Promise<Outcome<BilledOrder>>;
   acceptAcn(r: StoreRequest<'acceptAcn'>): Promise<Outcome<OrderView>>;
-  complete(
-    r: StoreRequest<'complete'>,
-  ): Promise<
+  complete(r: StoreRequest<'complete'>): Promise<
     Outcome<{
       readonly receipt: Receipt;
       readonly sig4: string;
@@ -313,9 +311,7 @@ export class SqliteStore extends SqliteBackend implements StoreBackend {
     );
   }
 
-  async complete(
-    request: StoreRequest<'complete'>,
-  ): Promise<
+  async complete(request: StoreRequest<'complete'>): Promise<
     Outcome<{
       readonly receipt: Receipt;
       readonly sig4: string;
