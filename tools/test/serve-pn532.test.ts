@@ -308,6 +308,36 @@ describe('mica serve pn532 as a process', () => {
     },
     40_000,
   );
+
+  it.skipIf(spawnSync('socat', ['-V'], { stdio: 'ignore' }).status !== 0)(
+    '--pty: exits 1, naming it, when its socat child dies underneath it',
+    async () => {
+      const img = image('pty-lost.img');
+      const server = spawn(
+        process.execPath,
+        [mica, 'serve', 'pn532', '--pty', '--link', join(dir, 'lost-link'), '--card', img],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      server.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => server.once('exit', (c) => r(c)));
+      for (let i = 0; i < 200 && !/LINK /.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const socat = Number(
+        spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(server.pid)], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .find((l) => /socat/.test(l))
+          ?.trim()
+          .split(/\s+/)[0],
+      );
+      expect(socat).toBeGreaterThan(0);
+      process.kill(socat, 'SIGKILL');
+      expect(await exited).toBe(1);
+      expect(err).toMatch(/socat exited unexpectedly \(SIGKILL\)/);
+    },
+    40_000,
+  );
 });
 
 /** A normal information frame, built by hand from interop.md 6.2 (independent of the codec under test). */

@@ -34,7 +34,7 @@ function log(line: string): void {
   process.stderr.write(`mica serve pn532: ${line}\n`);
 }
 
-function describe(e: LineEvent): string | undefined {
+function describe(e: LineEvent): string {
   switch (e.kind) {
     case 'command':
       return `> ${bytesToHex(e.data)}`;
@@ -164,14 +164,15 @@ export function registerServePn532(serve: Command): void {
         input = process.stdin;
         output = (b) => void process.stdout.write(b);
       }
-      const line = new Pn532Line(pn532, output, (e) => {
-        if (e.kind === 'command' || e.kind === 'answer') return;
-        const text = describe(e);
-        if (text) trace?.event(e.kind, e.kind === 'dropped' ? 'tx' : 'rx', text);
-      });
+      // Every PN532 command and answer goes to the trace as an event ("> cmd", "< answer"), beside the card frames.
+      const line = new Pn532Line(pn532, output, (e) =>
+        trace?.event(`pn532-${e.kind}`, e.kind === 'answer' ? 'rx' : 'tx', describe(e)),
+      );
 
       await new Promise<void>((resolve, reject) => {
+        let stopping = false;
         const finish = (): void => {
+          stopping = true;
           process.off('SIGINT', finish);
           process.off('SIGTERM', finish);
           resolve();
@@ -185,11 +186,11 @@ export function registerServePn532(serve: Command): void {
             reject(e instanceof Error ? e : new Error(String(e)));
           }
         });
-        input.once('end', finish);
-        socat?.once('exit', (code, signal) => {
-          log(`socat exited (${signal ?? code}); stopping`);
-          finish();
-        });
+        if (socat)
+          socat.once('exit', (code, signal) => {
+            if (!stopping) reject(new OperationError(`socat exited unexpectedly (${signal ?? code})`));
+          });
+        else input.once('end', finish); // --stdio: the peer (socat EXEC:) closed the line
       }).finally(async () => {
         if (socat) await stopChild(socat);
         for (const i of images) if (i.card.isPowered) i.card.powerOff();
