@@ -22,6 +22,7 @@ import { runScenario } from '../run/runner';
 import { seed001Demo } from '../run/scenarios/credit-charge-emoney/demo';
 import { brandEmoney } from '../run/scenarios/brand-emoney';
 import { seed004Demo } from '../run/scenarios/validity-cache/demo';
+import { seed002Demo } from '../run/scenarios/common-key-settlement/demo';
 
 const hostRandom = new SeededRandom(2n);
 
@@ -182,6 +183,18 @@ export function registerDemo(program: Command): void {
         (l) => line(`  ${l}`),
       );
       if (seed004.exitCode !== 0) throw new OperationError('the seed 004 part of the demo failed its checks');
+      line('');
+      line('9. Seed 002 (flows.md 4): common-key settlement. The card holds only its common key and value;');
+      line('   the settlement management server authors every card command, the PC relays them, checks');
+      line('   SIG1-SIG5 against the bureau and asks the user before the debit; then a credit-card top-up.');
+      const seed002Dir = join(dir, 'common-key-settlement');
+      rmSync(seed002Dir, { recursive: true, force: true }); // the demo's own sub-directory, rebuilt each run
+      const seed002 = await runScenario(
+        seed002Demo,
+        { mode: 'hardened', transport: 'inproc', seed: 1, data: seed002Dir, variants: {} },
+        (l) => line(`  ${l}`),
+      );
+      if (seed002.exitCode !== 0) throw new OperationError('the seed 002 part of the demo failed its checks');
       const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
       const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
       const def = card.fs.index.definition;
@@ -235,5 +248,15 @@ export function registerDemo(program: Command): void {
           `  card ${cardId}   balance ${(state as { balances: Record<string, number> }).balances['20d0'] ?? '?'}`,
         );
       line(`  audit               ${seed004.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
+      line('');
+      line(`Seed 002 back-ends and card (SQLite in ${join(seed002Dir, 'main')})`);
+      for (const [id, ledger] of Object.entries(seed002.ledgers))
+        for (const [account, amount] of Object.entries(ledger.accounts))
+          line(`  ${id.padEnd(10)} ${account.padEnd(34)} ${String(amount).padStart(9)}`);
+      for (const [cardId, state] of Object.entries(seed002.cards))
+        line(
+          `  card ${cardId}   balance ${(state as { balances: Record<string, number> }).balances['3097'] ?? '?'}`,
+        );
+      line(`  audit               ${seed002.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
     });
 }
