@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '@mica/host-sdk/platform/clock';
 import { SeededRng } from '@mica/host-sdk/platform/rng';
 import { World } from '@mica/host-sdk/backend/world';
-import type { KindInterfaces } from '@mica/host-sdk/backend/backend';
+import type { KindInterfaces, PeerDirectory } from '@mica/host-sdk/backend/backend';
+import { TransportError } from '@mica/host-sdk/transport/transport';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
 import { BackendServer } from '@mica/host-sdk/backend/http/server';
 import { HttpBackendLink, HttpClockClient } from '@mica/host-sdk/backend/http/client';
@@ -502,6 +503,77 @@ describe('seed 004: a center restarted from its file (flows.md 7.9)', () => {
       w2.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('seed 004: the bank unreachable when a load completes', () => {
+  it('leaves the transfer in flight (C4: the audit holds) until flushOutbox reaches the bank, once', async () => {
+    const clock = new VirtualClock(START);
+    let bankDown = false;
+    const peers: PeerDirectory = {
+      peer<K extends keyof KindInterfaces>(kind: K, id: string): KindInterfaces[K] {
+        const inner = w.peer(kind, id);
+        if (kind !== 'bank') return inner;
+        return new Proxy(inner, {
+          get(t, name, receiver) {
+            const v = Reflect.get(t, name, receiver) as unknown;
+            if (name === 'commitHold' && bankDown)
+              return () => Promise.reject(new TransportError('link-lost', 'bank1 is down'));
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+          },
+        });
+      },
+    };
+    const w: World = new World({
+      dataDir: ':memory:',
+      clock,
+      rng: new SeededRng(4),
+      mode: 'faithful',
+      peers,
+    });
+    const h: Harness = {
+      bank: w.open('bank', 'bank1'),
+      db: w.open('center-db', 'db1'),
+      center: w.open('emoney-center', 'center1'),
+      clock,
+      advanceTo: (ms) => clock.advanceTo(ms),
+      close: () => Promise.resolve(w.close()),
+    };
+    try {
+      await setUp(h, 'both');
+      expectOk(await h.bank.openAccount({ accountNo: 'user-1', userId: 'u1', name: 'U1' }));
+      expectOk(await h.bank.depositCash({ txId: '01'.repeat(16), accountNo: 'user-1', amount: 5000 }));
+      expectOk(await h.center.start({}));
+      await h.advanceTo(START + 1000);
+      const id = '21'.repeat(8);
+      await session(h, id, MEDIUM, TERMINAL, 500, 400);
+      // Faithful mode: T1 takes the HELLO medium without a witness; the bank holds 100 for user-1.
+      expect(expectOk(await h.center.authenticated({ connectionId: id })).verdict).toBe('OK');
+      expect(expectOk(await h.center.prepare({ connectionId: id })).amount).toBe(100);
+      bankDown = true;
+      expectOk(await h.center.complete({ connectionId: id, balanceAfter: 100 }));
+      const card = [{ cardId: MEDIUM, issuer: 'center1', balance: 100 }];
+      const inFlight = await w.audit(card);
+      expect(inFlight.ok).toBe(true);
+      expect(
+        expectOk(await h.center.auditView({})).inFlight.map((i) => [i.peer, i.topic, i.clearingAmount]),
+      ).toEqual([['bank1', 'commitHold', -100]]);
+      expect(expectOk(await h.bank.account({ accountNo: 'user-1' })).balance).toBe(4900);
+      expect(expectOk(await h.center.flushOutbox({})).delivered).toBe(0);
+      bankDown = false;
+      expect(expectOk(await h.center.flushOutbox({})).delivered).toBe(1);
+      expect(expectOk(await h.center.flushOutbox({})).delivered).toBe(0);
+      expect(expectOk(await h.center.auditView({})).inFlight).toEqual([]);
+      expect(expectOk(await h.bank.account({ accountNo: 'user-1' })).balance).toBe(4900);
+      expect(
+        expectOk(await h.bank.auditView({}))
+          .entries.filter((e) => e.account === 'clearing:center1')
+          .map((e) => e.amount),
+      ).toEqual([-100]);
+      expect((await w.audit(card)).ok).toBe(true);
+    } finally {
+      await h.close();
     }
   });
 });

@@ -106,6 +106,8 @@ export const EMONEY_CENTER_API = {
   /** The push feed of the center database. */
   applyChanges: object({ changes: list(change, 5000) }),
   connections: object({ connectionId: optional(connectionId) }),
+  /** Sends the bank transfers still in the outbox (also tried at every reload). */
+  flushOutbox: object({}),
   /** What the cache holds for a medium or a terminal (null: no entry). */
   cached: object({ mediumId: optional(hex(8)), terminalId: optional(hex(8)) }),
 } as const;
@@ -224,6 +226,7 @@ export interface EMoneyCenterBackend extends Backend {
   applyChanges(r: CenterRequest<'applyChanges'>): Promise<Outcome<{ readonly dbSeq: number }>>;
   connections(r?: CenterRequest<'connections'>): Promise<Outcome<readonly ConnectionRow[]>>;
   cached(r: CenterRequest<'cached'>): Promise<Outcome<CacheEntry | null>>;
+  flushOutbox(r?: CenterRequest<'flushOutbox'>): Promise<Outcome<{ readonly delivered: number }>>;
 }
 
 export type CacheEntry =
@@ -542,7 +545,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       this.db.prepare("UPDATE connections SET state = 'prepared' WHERE connectionId = ?").run(r.connectionId);
       return p;
     });
-    await this.record(c, 'held');
+    if (p.kind === 'load') await this.record(c, 'held');
     return o;
   }
 
@@ -576,27 +579,16 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
           topic: load ? 'commitHold' : 'receiveFromPeer',
           clearingAmount: load ? -a : a,
         },
-        { txId: c.txId },
+        { txId: c.txId, accountNo: c.userAccount, amount: a },
       );
       this.db.prepare("UPDATE transactions SET status = 'completed' WHERE txId = ?").run(c.txId);
       this.done(r.connectionId, 'OK', r.balanceAfter);
       return { seq, c };
     });
     if (!o.ok) return o;
-    const { seq, c } = o.result;
-    const bank = this.peers.peer('bank', cfg.bank);
-    const moved =
-      c.kind === 'load'
-        ? await bank.commitHold({ txId: c.txId! })
-        : await bank.receiveFromPeer({
-            txId: c.txId!,
-            accountNo: c.userAccount!,
-            amount: c.amount!,
-            peer: this.id,
-            step: 'T2',
-          });
-    // Not delivered: the item stays in the outbox (C4) until a retry reaches the bank.
-    if (moved.ok) this.db.transaction(() => this.delivered(seq))();
+    const { c } = o.result;
+    // Not delivered: the item stays in the outbox (C4) until flushOutbox (or the next reload) reaches the bank.
+    await this.deliverOutbox();
     await this.record(c, 'completed');
     return { ok: true, result: { balanceAfter: r.balanceAfter } };
   }
@@ -673,6 +665,13 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
               .all(r.connectionId) as ConnectionRow[]),
       ),
     );
+  }
+
+  async flushOutbox(
+    request: CenterRequest<'flushOutbox'> = {},
+  ): Promise<Outcome<{ readonly delivered: number }>> {
+    this.checked<CenterRequest<'flushOutbox'>>('flushOutbox', request);
+    return { ok: true, result: { delivered: await this.deliverOutbox() } };
   }
 
   cached(request: CenterRequest<'cached'>): Promise<Outcome<CacheEntry | null>> {
@@ -762,6 +761,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     } catch (e) {
       this.put('lastLoadError', `${this.clock.now()}: ${(e as Error).message}`);
     }
+    await this.deliverOutbox();
     this.clock.schedule(this.clock.now() + c.refreshIntervalMs, () => this.load());
   }
 
@@ -971,14 +971,51 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
 
   /** Transaction data [12] at the center database (best effort: the center's own row is the record). */
   private async record(c: ConnRow, status: 'held' | 'completed' | 'refused'): Promise<void> {
-    await this.peers.peer('center-db', this.config().db).recordTransaction({
-      txId: c.txId!,
-      mediumId: c.mediumId,
-      terminalId: c.terminalId,
-      kind: c.kind!,
-      amount: c.amount!,
-      status,
-    });
+    try {
+      await this.peers.peer('center-db', this.config().db).recordTransaction({
+        txId: c.txId!,
+        mediumId: c.mediumId,
+        terminalId: c.terminalId,
+        kind: c.kind!,
+        amount: c.amount!,
+        status,
+      });
+    } catch {
+      // Best effort: the center's own transactions row is the record; [12] is informational.
+    }
+  }
+
+  /**
+   * Sends every undelivered bank transfer of the outbox (commitHold of a load, receiveFromPeer of an
+   * unload; both idempotent at the bank by txId); an unreachable bank leaves them in flight (C4).
+   */
+  private async deliverOutbox(): Promise<number> {
+    const bank = this.peers.peer('bank', this.config().bank);
+    let n = 0;
+    for (const item of this.db
+      .prepare('SELECT seq, topic, payload FROM outbox WHERE deliveredAt IS NULL ORDER BY seq')
+      .all() as { seq: number; topic: string; payload: string }[]) {
+      const p = JSON.parse(item.payload) as { txId: string; accountNo: string; amount: number };
+      try {
+        const moved =
+          item.topic === 'commitHold'
+            ? await bank.commitHold({ txId: p.txId })
+            : await bank.receiveFromPeer({
+                txId: p.txId,
+                accountNo: p.accountNo,
+                amount: p.amount,
+                peer: this.id,
+                step: 'T2',
+              });
+        if (moved.ok) {
+          this.db.transaction(() => this.delivered(item.seq))();
+          n++;
+        }
+      } catch {
+        // The bank is unreachable: the item stays in flight.
+      }
+    }
+    return n;
   }
 
   private conn(connectionId: string): ConnRow | undefined {
