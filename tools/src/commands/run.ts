@@ -19,6 +19,7 @@ interface RunFlags {
   variant: string[];
   card?: string;
   rf?: string;
+  pcap?: string;
   cache?: string;
 }
 
@@ -45,6 +46,10 @@ export function registerRun(program: Command): void {
     )
     .option('--card <target>', "card target of the main flow's card (default: sim: of the scenario's image)")
     .option('--rf <K=V&...>', 'the main card through the radio simulator: --card rf:<card>?K=V&...')
+    .option(
+      '--pcap <file>',
+      "capture of the main flow's card traffic for Wireshark (rf: frames as on air; .pcapng for pcapng)",
+    )
     .option(
       '--cache <mode>',
       'validity-cache: all (none, both, medium, terminal in turn) or one mode (= --variant cache=<mode>)',
@@ -84,6 +89,7 @@ export function registerRun(program: Command): void {
             variants,
             ...(o.card !== undefined ? { card: o.card } : {}),
             ...(o.rf !== undefined ? { rf: o.rf } : {}),
+            ...(o.pcap !== undefined ? { pcap: o.pcap } : {}),
           },
           o.json ? undefined : print,
         );

@@ -24,7 +24,8 @@ import { RemoteKeyHolder, keyHolderService, type KeyHolderLink } from '@mica/hos
 import { VirtualClock, jstDateTime } from '@mica/host-sdk/platform/clock';
 import { SeededRng, type Rng } from '@mica/host-sdk/platform/rng';
 import type { Transport } from '@mica/host-sdk/transport/transport';
-import { openTarget, type OpenedTarget } from '../targets/index';
+import { openTarget, schemeOf, type OpenedTarget } from '../targets/index';
+import { TraceRecorder } from '../trace/recorder';
 import type { BackendTransport } from './scenario';
 
 /** flows.md 3.3: the clock starts 2004-06-07 10:00 JST. */
@@ -126,6 +127,8 @@ export interface FixtureCard {
 export interface CardTargetChoice {
   readonly card?: string | undefined;
   readonly rf?: string | undefined;
+  /** Capture file of every card exchange of this fixture, written when it closes. */
+  readonly pcap?: string | undefined;
 }
 
 type AnyMethods = Record<string, (request?: unknown) => Promise<unknown>>;
@@ -149,6 +152,7 @@ export class Fixture {
   private terminalLink: HttpBackendLink | undefined;
   private started = false;
   private lastAudit: AuditReport | undefined;
+  private trace: { readonly recorder: TraceRecorder; readonly air: boolean } | undefined;
 
   constructor(
     readonly label: string,
@@ -337,20 +341,27 @@ export class Fixture {
       target = `sim:${image}`;
     }
     if (this.target.rf !== undefined) target = `rf:${target}?${this.target.rf}`;
+    // rf: targets trace their frames as on air; others are traced per exchange on the virtual clock.
+    const air = schemeOf(target).scheme === 'rf';
+    const recorder = this.recorder(air);
     const open = async (): Promise<OpenedTarget> => {
       try {
-        return await openTarget(target, { random: new SeededRandom(seed) });
+        return await openTarget(target, {
+          random: new SeededRandom(seed),
+          ...(recorder && air ? { onWire: recorder.onWire } : {}),
+        });
       } catch (e) {
         throw new SetupError(`cannot open card target ${target}: ${(e as Error).message}`);
       }
     };
     let current = await open();
-    const transport: Transport = {
+    const direct: Transport = {
       description: target,
       felica: (frame) => current.transport.felica(frame),
       apdu: (command) => current.transport.apdu(command),
       close: () => current.close(),
     };
+    const transport = recorder && !air ? recorder.wrap(direct) : direct;
     const card: FixtureCard = {
       name,
       image: this.target.card === undefined ? image : null,
@@ -365,8 +376,19 @@ export class Fixture {
     return card;
   }
 
+  /** The fixture's one trace recorder when --pcap asks for a capture (stamped by the virtual clock). */
+  private recorder(air: boolean): TraceRecorder | undefined {
+    if (this.target.pcap === undefined) return undefined;
+    this.trace ??= { recorder: new TraceRecorder(undefined, () => this.clock.now()), air };
+    if (this.trace.air !== air)
+      throw new SetupError('--pcap: the cards of one run must all be rf: targets, or none of them');
+    return this.trace.recorder;
+  }
+
   async close(): Promise<void> {
     for (const c of this.openedCards) await c.close();
+    if (this.trace && this.target.pcap !== undefined)
+      this.trace.recorder.write({ pcap: this.target.pcap }, this.trace.air);
     await this.server?.close();
     this.world.close();
   }

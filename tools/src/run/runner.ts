@@ -134,7 +134,7 @@ export async function runScenario(
           },
           problem,
         },
-        label === MAIN_FIXTURE ? { card: options.card, rf: options.rf } : {},
+        label === MAIN_FIXTURE ? { card: options.card, rf: options.rf, pcap: options.pcap } : {},
         fo,
       );
       fixtures.set(label, f);

@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly card?: string;
   /** `--rf K=V&…`: the main fixture's card seen through the radio simulator (`rf:<card>?K=V&…`). */
   readonly rf?: string;
+  /** `--pcap FILE`: the main fixture's card traffic as a capture (rf.md §11; .pcapng for pcapng). */
+  readonly pcap?: string;
 }
 
 export interface CheckSpec {

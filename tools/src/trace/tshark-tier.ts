@@ -387,6 +387,26 @@ async function main(): Promise<void> {
     const mList = written(m.events);
     checkFrames('M', mFile, mList);
     checkFelica('M', mFile, mList, '02fe010203040506');
+
+    // 5. A business flow's capture: `mica run credit-charge-emoney --pcap` (exchange level, upper PDU).
+    const runFile = join(dir, 'run.pcap');
+    const run = spawnSync(
+      process.execPath,
+      [join(root, 'tools/bin/mica.js'), 'run', 'credit-charge-emoney', '--pcap', runFile],
+      { encoding: 'utf8', maxBuffer: 16 << 20 },
+    );
+    check('R: mica run credit-charge-emoney --pcap passes its checks', run.status === 0, run.stderr);
+    const rows = tshark(['-r', runFile, '-T', 'fields', '-e', 'frame.protocols', '-e', '_ws.malformed']);
+    check('R: tshark reads every packet of the run', rows.length > 100, `${rows.length} packets`);
+    check(
+      'R: the run holds FeliCa frames and ISO 7816 APDUs',
+      rows.some((r) => r[0]!.includes('felica')) && rows.some((r) => r[0]!.includes('iso7816')),
+      [...new Set(rows.map((r) => r[0]))].join(', '),
+    );
+    check(
+      'R: no packet of the run is malformed',
+      rows.every((r) => (r[1] ?? '') === ''),
+    );
   } catch (e) {
     check('tier ran to the end', false, (e as Error).stack ?? String(e));
   } finally {
