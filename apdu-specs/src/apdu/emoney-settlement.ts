@@ -68,6 +68,8 @@ const smRefusals = [
   ['SM_DATA_INCORRECT', 'a missing or wrong DO or MAC; the session ends, nothing changes'],
 ] as const;
 const valueRefusals = 'Value-rule refusals answer 69 ‖ SF2 inside the MAC’d response (VALUE_SW).';
+const faithful =
+  'Faithful mode (byte 8 of the ID block = 01, settlement-envelope.ts): the data field is DO 87 (‖ DO 97) encrypted under KSenc with IV = E(KSenc, 0), no DO 8E and no counter; the answer is DO 87 ‖ DO 99 without a MAC; only a malformed envelope is 6988.';
 
 export const EMONEY_APDUS: readonly ApduDeclaration[] = Object.freeze([
   {
@@ -135,7 +137,11 @@ export const SETTLEMENT_APDUS: readonly ApduDeclaration[] = Object.freeze([
     data: [],
     le: '00',
     response: [
-      { name: 'cardId', size: '8', doc: 'block 0 of the ID service (else the IDm)' },
+      {
+        name: 'cardId',
+        size: '8',
+        doc: 'block 0 of the ID service (else the IDm); byte 8 of that block is the mode',
+      },
       { name: 'balance', size: '4', doc: 'u32 BE' },
     ],
     statusWords: [
@@ -153,6 +159,7 @@ export const SETTLEMENT_APDUS: readonly ApduDeclaration[] = Object.freeze([
     le: '00 (in DO 97)',
     response: [{ name: 'BI balance', size: '4', doc: 'u32 BE' }],
     statusWords: [['OK', 'the balance'], ...smRefusals, ['WRONG_P1P2', 'unknown inner command']],
+    notes: faithful,
   },
   {
     name: 'SECURE COMMAND SPC (settlement)',
@@ -180,7 +187,7 @@ export const SETTLEMENT_APDUS: readonly ApduDeclaration[] = Object.freeze([
       ...smRefusals,
       ['WRONG_LENGTH', 'data not 56 bytes'],
     ],
-    notes: `${valueRefusals} 6901 INSUFFICIENT, 69E1 DUPLICATE_CHARGE_ID.`,
+    notes: `${valueRefusals} 6901 INSUFFICIENT, 69E1 DUPLICATE_CHARGE_ID. ${faithful} A flipped cipher bit then changes the amount undetected (flows.md 4.4).`,
   },
   {
     name: 'SECURE COMMAND VALUE UPDATE (settlement)',
@@ -207,7 +214,7 @@ export const SETTLEMENT_APDUS: readonly ApduDeclaration[] = Object.freeze([
       ['WRONG_DATA', 'op not 01 or 02'],
       ['WRONG_LENGTH', 'data not 24 bytes'],
     ],
-    notes: `${valueRefusals} 6901 INSUFFICIENT, 6902 OVER_MAX, 69E1 DUPLICATE_CHARGE_ID.`,
+    notes: `${valueRefusals} 6901 INSUFFICIENT, 6902 OVER_MAX, 69E1 DUPLICATE_CHARGE_ID. ${faithful} Faithful only: P2 b8 = 1 (SETTLEMENT_KC_DIRECT) sends it directly under KC (the access key of the area node alone) without a session; hardened, that is 6982 or 6988.`,
   },
   {
     name: 'SECURE COMMAND READ LOG (settlement)',
@@ -219,5 +226,6 @@ export const SETTLEMENT_APDUS: readonly ApduDeclaration[] = Object.freeze([
     le: '00 (in DO 97)',
     response: [{ name: 'records', size: '16n', doc: 'log records, newest first' }],
     statusWords: [['OK', 'the records'], ...smRefusals],
+    notes: faithful,
   },
 ]);
