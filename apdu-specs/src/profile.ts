@@ -88,7 +88,9 @@ export interface ProfileGrant {
 /**
  * `applets[].config`, per kind (the project's reading of cli.md's open `config` object):
  * `grants` (every kind) lists services of the applet's area shared with another area; `pin` (credit)
- * personalises the PIN service (area + 08h) and is turned into that service's `data` when parsed.
+ * personalises the PIN service (area + 08h) and is turned into that service's `data` when parsed;
+ * `mode` (settlement: "hardened" or "faithful") becomes byte 8 of the ID block (the first random
+ * service's block 0, after the card ID), which the applet reads as its SECURE COMMAND mode.
  */
 export interface ProfileAppletConfig {
   readonly grants: readonly ProfileGrant[];
@@ -309,6 +311,7 @@ export function parseProfile(json: unknown): Profile {
   if (systems.length === 0) throw new ProfileError('$.systems', 'must list at least one system');
   if (systems.length > 16) throw new ProfileError('$.systems', 'a card holds at most 16 systems');
   const pins = new Map<number, readonly Uint8Array[]>();
+  const modes = new Map<number, { path: string; mode: number }>();
   const applets = arr(o['applets'], '$.applets').map((a, i) => {
     const path = `$.applets[${i}]`;
     const ao = obj(a, path);
@@ -324,7 +327,16 @@ export function parseProfile(json: unknown): Profile {
       );
     const appletArea = code(ao['area'], `${path}.area`);
     const c = ao['config'] === undefined ? {} : obj(ao['config'], `${path}.config`);
-    only(c, `${path}.config`, kind === 'credit' ? ['grants', 'pin'] : ['grants']);
+    only(
+      c,
+      `${path}.config`,
+      kind === 'credit' ? ['grants', 'pin'] : kind === 'settlement' ? ['grants', 'mode'] : ['grants'],
+    );
+    if (c['mode'] !== undefined) {
+      if (c['mode'] !== 'hardened' && c['mode'] !== 'faithful')
+        throw new ProfileError(`${path}.config.mode`, 'must be "hardened" or "faithful"');
+      modes.set(appletArea, { path: `${path}.config.mode`, mode: c['mode'] === 'faithful' ? 1 : 0 });
+    }
     if (c['pin'] !== undefined)
       pins.set(appletArea + CREDIT_SERVICES.pin, pinData(c['pin'], `${path}.config.pin`));
     const grants = arr(c['grants'], `${path}.config.grants`).map((g, j) => {
@@ -347,8 +359,9 @@ export function parseProfile(json: unknown): Profile {
       config: { grants },
     };
   });
-  const withPins =
-    pins.size === 0 ? systems : systems.map((s) => ({ ...s, areas: s.areas.map((a) => fillPins(a, pins)) }));
+  const withPins = (
+    pins.size === 0 ? systems : systems.map((s) => ({ ...s, areas: s.areas.map((a) => fillPins(a, pins)) }))
+  ).map((s) => (modes.size === 0 ? s : { ...s, areas: s.areas.map((a) => fillModes(a, modes)) }));
   const missing = [...pins.keys()][0];
   if (missing !== undefined)
     throw new ProfileError(
@@ -396,6 +409,27 @@ function pinData(v: unknown, path: string): readonly Uint8Array[] {
 }
 
 /** Puts each PIN's blocks into its service as `data`, removing the entries it used from `pins`. */
+/**
+ * `config.mode` of a settlement applet → byte 8 of block 0 of its ID service (the area's first random
+ * service, whose block 0 starts with the card ID): 00 hardened, 01 faithful (flows.md 4.2 (F)).
+ */
+function fillModes(a: ProfileArea, modes: Map<number, { path: string; mode: number }>): ProfileArea {
+  const m = modes.get(a.code);
+  let services = a.services;
+  if (m) {
+    const id = a.services.find((s) => (s.code & 0x3c) === 0x08 && s.overlaps === undefined);
+    if (!id || id.data.length === 0)
+      throw new ProfileError(
+        m.path,
+        'needs the ID service (the area’s first random service) with its block 0 data',
+      );
+    const block0 = id.data[0]!.slice();
+    block0[8] = m.mode;
+    services = a.services.map((s) => (s === id ? { ...s, data: [block0, ...s.data.slice(1)] } : s));
+  }
+  return { ...a, services, areas: a.areas.map((x) => fillModes(x, modes)) };
+}
+
 function fillPins(a: ProfileArea, pins: Map<number, readonly Uint8Array[]>): ProfileArea {
   const services = a.services.map((s) => {
     const data = pins.get(s.code);

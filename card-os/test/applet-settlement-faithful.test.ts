@@ -11,13 +11,13 @@ import {
   openFaithfulResponse,
 } from '@mica/apdu-specs/apdu/settlement-envelope';
 import { createBlockCipher, type BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
-import { hexToBytes } from '@mica/apdu-specs/hex';
+import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { parseProfile } from '@mica/apdu-specs/profile';
 import { suiteByName } from '@mica/apdu-specs/secure/suite';
 import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
 import type { Card } from '../src/card';
 import { authenticate, body, opened, selectAid, sw } from './apdu-fixtures';
-import { SETTLEMENT_AID, VKEYS, defaultCard } from './applet-value-fixtures';
+import { SETTLEMENT_AID, VKEYS, defaultCard, felicaRead } from './applet-value-fixtures';
 
 const { spc, valueUpdate, brc } = SETTLEMENT.inner;
 const be32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
@@ -63,13 +63,25 @@ function card(mode: 0 | 1): Card {
             ],
           },
         ],
-        applets: [{ kind: 'settlement', aid: SETTLEMENT_AID, area: '3000' }],
+        // config.mode: byte 8 of the ID block (300b) becomes 01 for faithful.
+        applets: [
+          {
+            kind: 'settlement',
+            aid: SETTLEMENT_AID,
+            area: '3000',
+            config: { mode: mode ? 'faithful' : 'hardened' },
+          },
+        ],
       }),
     ) as unknown,
   );
   const c = defaultCard(profile);
   expect(selectAid(c, SETTLEMENT_AID)).toBe(0x9000);
   return c;
+}
+
+function felicaReadIdBlock(c: Card): Uint8Array {
+  return felicaRead(c, 0x300b);
 }
 
 const balanceOf = (c: Card): number => u32(body(c.apdu(hexToBytes('80ca000000'))!), 8);
@@ -120,6 +132,47 @@ function faithful(
 }
 
 describe('settlement applet, faithful mode', () => {
+  it('takes its mode from config.mode, written as byte 8 of the ID block; bad values are named', () => {
+    const c = card(1);
+    expect(bytesToHex(body(c.apdu(hexToBytes('80ca000000'))!))).toBe('0102030405060708' + '00001388');
+    const blocks = felicaReadIdBlock(c);
+    expect(bytesToHex(blocks)).toBe('010203040506070801' + '00'.repeat(7));
+    const base = {
+      chip: { blocks: 512, suite: '2k3des' },
+      systems: [
+        {
+          systemCode: '12fc',
+          areas: [
+            {
+              code: '0000',
+              end: 'fffe',
+              capacity: 10,
+              areas: [{ code: '3000', end: '37ff', capacity: 10, services: [] }],
+            },
+          ],
+        },
+      ],
+    };
+    expect(() =>
+      parseProfile({
+        ...base,
+        applets: [{ kind: 'settlement', aid: SETTLEMENT_AID, area: '3000', config: { mode: 'loose' } }],
+      }),
+    ).toThrow(/config.mode: must be "hardened" or "faithful"/);
+    expect(() =>
+      parseProfile({
+        ...base,
+        applets: [{ kind: 'settlement', aid: SETTLEMENT_AID, area: '3000', config: { mode: 'faithful' } }],
+      }),
+    ).toThrow(/needs the ID service/);
+    expect(() =>
+      parseProfile({
+        ...base,
+        applets: [{ kind: 'emoney', aid: SETTLEMENT_AID, area: '3000', config: { mode: 'faithful' } }],
+      }),
+    ).toThrow(/mode/);
+  });
+
   it('runs BRC and SPC under the session key without a MAC, and answers without one', () => {
     const c = card(1);
     const s = opened(authenticate(c, suiteByName('2k3des'), [0x3000], [VKEYS.area]));

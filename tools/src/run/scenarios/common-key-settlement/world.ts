@@ -5,7 +5,6 @@
 // The runner reads the card through read-only overlaps of the purse and the log (FeliCa Read Without
 // Encryption), which leaves the client's APDU session undisturbed.
 import { join } from 'node:path';
-import { SETTLEMENT_MODE } from '@mica/apdu-specs/apdu/settlement-envelope';
 import { logRecord, purseBlock } from '@mica/apdu-specs/eeprom-records';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { parseProfile, type Profile } from '@mica/apdu-specs/profile';
@@ -88,7 +87,6 @@ export const FOREIGN_CARD: CardSpec = {
 /** A settlement card: the area key (KC) and the purse/log keys as masters, diversified at issuance. */
 export function settlementProfile(spec: CardSpec, mode: Mode): Profile {
   const key = (master: string) => ({ version: 1, master });
-  const modeByte = mode === 'faithful' ? SETTLEMENT_MODE.faithful : SETTLEMENT_MODE.hardened;
   return parseProfile({
     chip: { idm: spec.idm, blocks: 512, suite: '2k3des' },
     systems: [
@@ -110,7 +108,7 @@ export function settlementProfile(spec: CardSpec, mode: Mode): Profile {
                   {
                     code: '300b',
                     blocks: 1,
-                    data: [`${spec.cardId}${modeByte.toString(16).padStart(2, '0')}`.padEnd(32, '0')],
+                    data: [spec.cardId.padEnd(32, '0')],
                   },
                   { code: '304c', blocks: LOG_BLOCKS, key: key('0718293a4b5c6d7e8f90a1b2c3d4e5f6') },
                   { code: '304f', overlaps: '304c' },
@@ -127,7 +125,8 @@ export function settlementProfile(spec: CardSpec, mode: Mode): Profile {
         ],
       },
     ],
-    applets: [{ kind: 'settlement', aid: SETTLEMENT_AID, area: '3000' }],
+    // The applet's mode goes to byte 8 of the ID block (profile config.mode).
+    applets: [{ kind: 'settlement', aid: SETTLEMENT_AID, area: '3000', config: { mode } }],
   });
 }
 
