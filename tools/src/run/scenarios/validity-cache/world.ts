@@ -148,6 +148,7 @@ export class ValidityWorld {
   /** Cards a terminal has kept (capture): they can no longer be presented. */
   readonly captured = new Set<string>();
   private readonly terminals = new Map<string, ValidityTerminal>();
+  private readonly stores = new Map<string, TerminalStore>();
 
   private constructor(
     readonly f: Fixture,
@@ -344,10 +345,15 @@ export class ValidityWorld {
     const key = `${id}/${card.name}`;
     const have = this.terminals.get(key);
     if (have) return have;
-    const path =
-      this.f.dir === ':memory:' ? ':memory:' : join(this.f.dir, `terminal-${id}-${card.name}.sqlite`);
-    const store = new TerminalStore(path, id, 'validity', this.f.clock);
-    this.f.addAuditView(() => store.auditView());
+    // One store per terminal, whichever card is in its reader.
+    let store = this.stores.get(id);
+    if (!store) {
+      const path = this.f.dir === ':memory:' ? ':memory:' : join(this.f.dir, `terminal-${id}.sqlite`);
+      const s = new TerminalStore(path, id, 'validity', this.f.clock);
+      this.f.addAuditView(() => s.auditView());
+      this.stores.set(id, s);
+      store = s;
+    }
     const t = new ValidityTerminal({
       store,
       card: this.wrapCard(this.cards[card.name].transport),
