@@ -127,7 +127,7 @@ async function session(
     await h.advanceTo(t0 + txnAt + 50);
     const ok = await h.center.txn({
       connectionId: id,
-      txId: 'ab'.repeat(16),
+      txId: id.repeat(2),
       kind: 'load',
       amount: 100,
       sentAt: t0 + txnAt,
@@ -274,6 +274,16 @@ for (const [name, make] of [
           ['ACK', 0, 450],
           ['NAK', 0, null],
         ]);
+        const reused = await session(h, '0d'.repeat(8), MEDIUM, TERMINAL, 200);
+        expect(reused[0]?.type).toBe('ACK');
+        const again = await h.center.txn({
+          connectionId: '0d'.repeat(8),
+          txId: '01'.repeat(16),
+          kind: 'load',
+          amount: 100,
+          sentAt: h.clock.now(),
+        });
+        expect(again.ok ? 'ok' : again.code).toBe('E_TXID_CONFLICT');
         const closed = await h.center.txn({
           connectionId: '02'.repeat(8),
           txId: 'cd'.repeat(16),

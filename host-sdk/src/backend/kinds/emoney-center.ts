@@ -462,6 +462,9 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
         if (c.verdict !== 'ACK') refuse('E_BAD_STATE', step, `TXN before ACK on ${r.connectionId}`);
         if (c.txId !== null)
           refuse('E_DUPLICATE', step, `connection ${r.connectionId} already has TXN ${c.txId}`);
+        if (r.sentAt > this.clock.now()) refuse('E_BAD_STATE', step, `TXN sent at ${r.sentAt}, after now`);
+        if (this.db.prepare('SELECT 1 FROM connections WHERE txId = ?').get(r.txId))
+          refuse('E_TXID_CONFLICT', step, `txId ${r.txId} belongs to another connection`);
         this.db
           .prepare('UPDATE connections SET txId = ?, kind = ?, amount = ? WHERE connectionId = ?')
           .run(r.txId, r.kind, r.amount, r.connectionId);
