@@ -257,6 +257,64 @@ describe('mica run validity-cache', () => {
     expect(report.audit.ok).toBe(true);
   }, 20_000);
 
+  it('the card leaves after a write without answer: the hold stays; at its next contact the log read settles it once', async () => {
+    const seen: unknown[] = [];
+    const report = await within(async (ctx) => {
+      let state: 'normal' | 'gone' = 'normal';
+      let armed = true;
+      const wrapCard = (t: Transport): Transport => ({
+        description: `${t.description} (leaves the field after one Write)`,
+        async felica(frame) {
+          if (state === 'gone') return null;
+          if (armed && frame[1] === FELICA_SECURE_COMMANDS.write.code) {
+            armed = false;
+            await t.felica(frame);
+            state = 'gone';
+            return null;
+          }
+          return t.felica(frame);
+        },
+        apdu: (c) => t.apdu(c),
+        close: () => t.close(),
+      });
+      const w = await ValidityWorld.create(ctx, 'card-gone', {
+        cacheMode: 'both',
+        population: 'examples',
+        wrapCard,
+      });
+      // From the lost answer until the log is read, the card holds value nobody has booked (C3 fails).
+      let unbooked = false;
+      w.auditOf = (e) => {
+        if (e.card?.status === 'no answer') unbooked = true;
+        if (e.summary.includes('completed')) unbooked = false;
+        return unbooked ? 'fail' : 'pass';
+      };
+      const first = await w.present(CARD_A, { kind: 'load', amount: 1500 });
+      const user = (): Promise<number> =>
+        w.bank.account({ accountNo: CARD_A.userAccount }).then((a) => expectOk(a).balance);
+      seen.push(first.outcome, (await w.cardView(CARD_A)).balance, await user());
+      state = 'normal';
+      const next = await w.present(CARD_A, { kind: 'load', amount: 500 });
+      seen.push(next.outcome, next.balanceAfter, await user());
+      seen.push((await w.ledger(IDS.center))['liab:float:center1']);
+      seen.push((await w.cardView(CARD_A)).log.filter((e) => e.chargeId === first.txId?.slice(0, 16)).length);
+    });
+    expect(report.checks[0]?.problems).toEqual([]);
+    expect(seen).toEqual([
+      // The write reached the card; the user's 1,500 is held, not yet paid.
+      'no-answer',
+      1500,
+      USER_DEPOSIT - 1500,
+      // Next contact: the earlier charge ID is in the log, so that load completes, then this one.
+      'done',
+      2000,
+      USER_DEPOSIT - 2000,
+      -2000,
+      1,
+    ]);
+    expect(report.audit.ok).toBe(true);
+  }, 20_000);
+
   it('E_FUNDS and a purse underflow after START: nothing is written, nothing is booked, the hold is released', async () => {
     const seen: unknown[] = [];
     const report = await within(async (ctx) => {

@@ -213,6 +213,7 @@ export class ValidityTerminal {
         };
       }
       await this.event('T1', center.id, `the card is bound to medium ${mediumId}`);
+      await this.settle(session, service, connectionId);
       const p = await center.api.prepare({ connectionId });
       await this.event(
         'T2',
@@ -351,6 +352,65 @@ export class ValidityTerminal {
       return { ...common, outcome: 'done', balanceAfter: balance };
     } finally {
       await session.close();
+    }
+  }
+
+  /**
+   * The card's next contact after a write whose outcome stayed unknown: the log, read in this
+   * session (MAC-verified), decides each earlier write the center still waits on.
+   */
+  private async settle(session: SecureFelicaSession, service: number, connectionId: string): Promise<void> {
+    const { center, layout } = this.o;
+    const open = await center.api.unsettled({ connectionId });
+    if (!open.ok || open.result.length === 0) return;
+    const read = await session.read(
+      [service, layout.log],
+      [
+        { serviceIndex: 0, block: 0 },
+        ...Array.from({ length: layout.logBlocks }, (_, i) => ({ serviceIndex: 1, block: i })),
+      ],
+    );
+    const blocks = read.expectOk();
+    const balance = parsePurse(blocks[0]!).balance;
+    const log = blocks
+      .slice(1)
+      .map(parseLogBlock)
+      .filter((e): e is LogEntry => e !== null);
+    for (const u of open.result) {
+      const found = log.some((e) => e.chargeId === u.chargeId);
+      await this.event(
+        'T2',
+        'card',
+        `earlier charge ID ${u.chargeId} ${found ? 'is' : 'is not'} in the log`,
+        {
+          command: 'Read (secure)',
+          status: flags(read),
+        },
+      );
+      if (found) {
+        const seq = this.o.store.hold({
+          txId: u.txId,
+          peer: center.id,
+          topic: 'complete',
+          payload: { connectionId: u.connectionId },
+          floatIssuer: center.id,
+          floatAmount: u.kind === 'load' ? u.amount : -u.amount,
+        });
+        const c = await center.api.complete({ connectionId: u.connectionId, balanceAfter: balance });
+        if (c.ok) this.o.store.release(seq);
+        await this.event(
+          'T2',
+          center.id,
+          `${u.kind} ¥${u.amount} of ${u.connectionId} → ${c.ok ? 'completed' : c.code}`,
+        );
+      } else {
+        const f = await center.api.fail({ connectionId: u.connectionId, status: 'not applied (log read)' });
+        await this.event(
+          'T2',
+          center.id,
+          `${u.kind} ¥${u.amount} of ${u.connectionId} → ${f.ok ? 'hold released' : f.code}`,
+        );
+      }
     }
   }
 

@@ -95,6 +95,11 @@ export const EMONEY_CENTER_API = {
   txn: object({ connectionId, txId, kind: oneOf(['load', 'unload'] as const), amount, sentAt: int() }),
   /** T1: the key holder authenticated the card through the relay; (H) binds it to the HELLO medium. */
   authenticated: object({ connectionId }),
+  /**
+   * Earlier writes to this connection's medium whose outcome is still unknown (no valid answer, the
+   * card gone): the terminal reads the log in this session and settles each with complete or fail.
+   */
+  unsettled: object({ connectionId }),
   /** T2 begins: (load) the bank holds the amount; answers the charge ID the card write carries. */
   prepare: object({ connectionId }),
   /** T2 ends: the MAC-verified write and confirming read; books and moves the money, DONE. */
@@ -201,6 +206,10 @@ export interface StepAnswer {
   readonly step: string;
 }
 
+export interface Unsettled extends Prepared {
+  readonly connectionId: string;
+}
+
 export interface Prepared {
   readonly txId: string;
   readonly chargeId: string;
@@ -219,6 +228,7 @@ export interface EMoneyCenterBackend extends Backend {
   authenticated(
     r: CenterRequest<'authenticated'>,
   ): Promise<Outcome<{ readonly verdict: 'OK' } | { readonly verdict: 'NAK'; readonly reason: NakReason }>>;
+  unsettled(r: CenterRequest<'unsettled'>): Promise<Outcome<readonly Unsettled[]>>;
   prepare(r: CenterRequest<'prepare'>): Promise<Outcome<Prepared>>;
   complete(r: CenterRequest<'complete'>): Promise<Outcome<{ readonly balanceAfter: number }>>;
   fail(r: CenterRequest<'fail'>): Promise<Outcome<{ readonly released: boolean }>>;
@@ -511,6 +521,29 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
         .run(witness?.idm ?? null, medium.userAccount, r.connectionId);
       return { verdict: 'OK' as const };
     });
+  }
+
+  unsettled(request: CenterRequest<'unsettled'>): Promise<Outcome<readonly Unsettled[]>> {
+    const r = this.checked<CenterRequest<'unsettled'>>('unsettled', request);
+    return Promise.resolve(
+      this.run('unsettled', r, () => {
+        const c = this.conn(r.connectionId);
+        if (!c || c.state !== 'authenticated')
+          refuse('E_BAD_STATE', 'T2', `connection ${r.connectionId} is not authenticated`);
+        return (
+          this.db
+            .prepare(
+              "SELECT connectionId, txId, kind, amount FROM connections WHERE mediumId = ? AND state = 'prepared' AND connectionId <> ? ORDER BY tHello, connectionId",
+            )
+            .all(c.mediumId, r.connectionId) as {
+            connectionId: string;
+            txId: string;
+            kind: 'load' | 'unload';
+            amount: number;
+          }[]
+        ).map((u) => ({ ...u, chargeId: u.txId.slice(0, 16) }));
+      }),
+    );
   }
 
   async prepare(request: CenterRequest<'prepare'>): Promise<Outcome<Prepared>> {
