@@ -587,10 +587,7 @@ export class SettlementTerminal {
       return refusal('E_SIG5_INVALID', '(7)', bad);
     }
     const applied = await this.exchange('(7)', hexToBytes(msg.command));
-    if (!applied) {
-      await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', undefined);
-      return refusal('E_CARD_REFUSED', '(7)', 'no answer to VALUE UPDATE');
-    }
+    if (!applied) return this.recoverTopUp(t, card.cardId);
     const done = await this.o.smd.api.completeTopUp({ topUpId: t.topUpId, response: bytesToHex(applied) });
     await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', applied);
     if (!done.ok) {
@@ -614,6 +611,45 @@ export class SettlementTerminal {
       newBalance: done.result.newBalance,
       logRecords: kept.result.records,
     };
+  }
+
+  /**
+   * (7) the answer to VALUE UPDATE was lost: the card may hold the value nobody booked (held in the
+   * outbox as in flight, C4) until the SMD re-authenticates and reads the log (flows.md 4.2 row 22).
+   */
+  private async recoverTopUp(t: TopUpRequest, cardId: string): Promise<TopUpDone | Refusal> {
+    const held = this.o.store.hold({
+      txId: t.topUpId,
+      peer: this.o.smd.id,
+      topic: 'value-update-answer-lost',
+      payload: { cardId },
+      floatIssuer: this.o.smd.id,
+      floatAmount: t.amount,
+    });
+    await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', undefined);
+    const again = await this.o.smd.api.recoverTopUp({ topUpId: t.topUpId });
+    if (!again.ok) return again;
+    const authed = await this.authenticate(t.topUpId, again.result, '(9)');
+    if (!authed.ok) return authed;
+    const log = await this.exchange('(9)', hexToBytes(authed.result.command));
+    if (!log) return refusal('E_CARD_REFUSED', '(9)', 'no answer to READ LOG');
+    const kept = await this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) });
+    if (kept.ok) this.o.store.release(held);
+    await this.reportCard('(9)', 'SECURE COMMAND (READ LOG)', log);
+    if (!kept.ok) return kept;
+    await this.report(
+      '(9)',
+      'smd',
+      'client',
+      kept.result.applied
+        ? 'the log shows the top-up: booked and captured'
+        : 'not in the log: the authorization is reversed',
+    );
+    if (!kept.result.applied)
+      return refusal('E_CARD_REFUSED', '(9)', 'the top-up was not applied; the authorization is reversed');
+    const now = await this.selectAndRead('(9)');
+    if ('ok' in now) return now;
+    return { ok: true, topUpId: t.topUpId, newBalance: now.balance, logRecords: kept.result.records };
   }
 }
 

@@ -108,6 +108,8 @@ export const SMD_API = {
   completeTopUp: object({ topUpId: txId, response: answer }),
   /** (8)-(9): the card log into [32]; an update the log does not show is reversed at the credit company. */
   topUpLog: object({ topUpId: txId, response: answer }),
+  /** (7) answer lost: re-authenticate, then READ LOG settles it (booked if applied, else reversed). */
+  recoverTopUp: object({ topUpId: txId }),
   topUp: object({ topUpId: txId }),
   cardLog: object({ cardId: cardIdField }),
 } as const;
@@ -219,6 +221,7 @@ export interface SettlementBackend extends Backend {
   topUpLog(
     r: SmdRequest<'topUpLog'>,
   ): Promise<Outcome<{ readonly applied: boolean; readonly records: number }>>;
+  recoverTopUp(r: SmdRequest<'recoverTopUp'>): Promise<Outcome<CardStep>>;
   topUp(r: SmdRequest<'topUp'>): Promise<Outcome<TopUpView>>;
   cardLog(r: SmdRequest<'cardLog'>): Promise<Outcome<readonly CardLogRow[]>>;
 }
@@ -828,13 +831,53 @@ export class SqliteSmd extends SqliteBackend implements SettlementBackend {
       const records = this.storeLog(t.cardId, a.data);
       const applied = records.some((x) => x.chargeId === r.topUpId.slice(0, 16));
       const reverse = !applied && t.status === 'authorized';
+      // The answer to VALUE UPDATE was lost but the log shows it: booked now, captured below.
+      const book = applied && t.status === 'authorized';
       if (reverse) this.db.prepare("UPDATE topups SET status = 'reversed' WHERE topUpId = ?").run(r.topUpId);
-      return { applied, records: records.length, reverse, creditId: t.creditId };
+      if (book) {
+        post(
+          this.db,
+          r.topUpId,
+          [
+            [`clearing:${t.creditId!}`, t.amount!],
+            [this.float, -t.amount!],
+          ],
+          this.clock.now(),
+        );
+        this.enqueue(
+          { txId: r.topUpId, peer: t.creditId!, topic: 'capture', clearingAmount: -t.amount! },
+          { txId: r.topUpId },
+        );
+        this.db.prepare("UPDATE topups SET status = 'applied' WHERE topUpId = ?").run(r.topUpId);
+      }
+      return { applied, records: records.length, reverse, book, creditId: t.creditId };
     });
     if (!first.ok) return first;
-    if (first.result.reverse && first.result.creditId)
-      await this.peers.peer('credit', first.result.creditId).reverseCardNotPresent({ txId: r.topUpId });
+    const credit = first.result.creditId ? this.peers.peer('credit', first.result.creditId) : undefined;
+    if (first.result.reverse && credit) await credit.reverseCardNotPresent({ txId: r.topUpId });
+    if (first.result.book && credit) {
+      const captured = await credit.captureCardNotPresent({ txId: r.topUpId, merchantId: this.id });
+      if (captured.ok)
+        this.run('topUpLog/delivered', { txId: r.topUpId }, () =>
+          this.db
+            .prepare("UPDATE outbox SET deliveredAt = ? WHERE txId = ? AND topic = 'capture'")
+            .run(this.clock.now(), r.topUpId),
+        );
+    }
     return accepted({ applied: first.result.applied, records: first.result.records });
+  }
+
+  recoverTopUp(request: SmdRequest<'recoverTopUp'>): Promise<Outcome<CardStep>> {
+    const r = this.checked<SmdRequest<'recoverTopUp'>>('recoverTopUp', request);
+    return Promise.resolve(
+      this.run('recoverTopUp', r, () => {
+        const t = this.topUpRow(r.topUpId);
+        if (t.status !== 'authorized')
+          refuse('E_BAD_STATE', '(9)', `top-up is ${t.status}, nothing to recover`);
+        this.openSession(r.topUpId, t.cardId, 'topup');
+        return { command: bytesToHex(authFirstApdu(this.areaCode)), step: '(9)' };
+      }),
+    );
   }
 
   topUp(request: SmdRequest<'topUp'>): Promise<Outcome<TopUpView>> {

@@ -59,7 +59,7 @@ const CHECKS = [
   { id: 'K11-H', text: 'attack (replay): the same replay; hardened: 6988, nothing credited' },
   {
     id: 'K12',
-    text: 'top-up: approval raises the balance and stores the log in [32]; a decline changes nothing; a tampered SIG5 is refused by the client; an amount over maxBalance is refused before authorization',
+    text: 'top-up: approval raises the balance and stores the log in [32]; a decline changes nothing; a tampered SIG5 is refused by the client; an amount over maxBalance is refused before authorization (and a lost VALUE UPDATE answer is settled by the log read, flows.md 4.2 row 22)',
   },
   { id: 'K13', text: 'the card image holds no asymmetric private key' },
   { id: 'K14', text: 'the BILL bytes and billHash match the committed vectors in both encodings' },
@@ -501,6 +501,24 @@ export const commonKeySettlement: Scenario = {
         const t = expectOk(await w.smd.topUp({ topUpId: overReq.topUpId }));
         c.equal([t.status, t.creditId], ['started', null], 'the credit company was never asked');
         c.equal((await w.cardView()).balance, 8000, 'balance after the refusal');
+        // A lost answer to VALUE UPDATE (the card applied it): the log read books it once.
+        let lost = 0;
+        const lostReq = topUpRequest(w, 'lost', 1000);
+        const recovered = await w
+          .client({
+            relay: {
+              fromCard: (stage, answer) => (stage === '(7)' && lost++ === 0 ? undefined : answer),
+            },
+          })
+          .topUp(lostReq);
+        c.expect(recovered.ok, `the top-up with a lost answer completes (${failed(recovered)})`);
+        c.equal(lost, 1, 'answers lost');
+        c.equal((await w.cardView()).balance, 9000, 'balance after the recovered top-up: 8,000 + 1,000');
+        c.equal(
+          expectOk(await w.smd.topUp({ topUpId: lostReq.topUpId })).status,
+          'applied',
+          'recovered top-up status',
+        );
         c.expect((await w.f.audit()).ok, 'the audit passes');
       });
 
