@@ -139,6 +139,25 @@ export class HttpBankClient extends HttpKindClient implements BankBackend {
   holdFunds = (r: BankRequest<'holdFunds'>) => this.call<BankHold>('holdFunds', r);
   commitHold = (r: BankRequest<'commitHold'>) => this.call<BankHold>('commitHold', r);
   releaseHold = (r: BankRequest<'releaseHold'>) => this.call<BankHold>('releaseHold', r);
+  openContract = (r: BankRequest<'openContract'>) =>
+    this.call<ResultOf<BankBackend['openContract']>>('openContract', r);
+  contractKey = (r: BankRequest<'contractKey'>) =>
+    this.call<ResultOf<BankBackend['contractKey']>>('contractKey', r);
+  exchangeKeys = (r: BankRequest<'exchangeKeys'>) =>
+    this.call<ResultOf<BankBackend['exchangeKeys']>>('exchangeKeys', r);
+  depositToPool = (r: BankRequest<'depositToPool'>) =>
+    this.call<ResultOf<BankBackend['depositToPool']>>('depositToPool', r);
+  commitDeposit = (r: BankRequest<'commitDeposit'>) =>
+    this.call<ResultOf<BankBackend['commitDeposit']>>('commitDeposit', r);
+  reverseDeposit = (r: BankRequest<'reverseDeposit'>) =>
+    this.call<ResultOf<BankBackend['reverseDeposit']>>('reverseDeposit', r);
+  withdrawPool = (r: BankRequest<'withdrawPool'>) =>
+    this.call<ResultOf<BankBackend['withdrawPool']>>('withdrawPool', r);
+  poolRows = (r: BankRequest<'poolRows'>) => this.call<ResultOf<BankBackend['poolRows']>>('poolRows', r);
+  receiveStatement = (r: BankRequest<'receiveStatement'>) =>
+    this.call<ResultOf<BankBackend['receiveStatement']>>('receiveStatement', r);
+  runDeduction = (r: BankRequest<'runDeduction'>) =>
+    this.call<ResultOf<BankBackend['runDeduction']>>('runDeduction', r);
 }
 
 type ResultOf<F> = F extends (...a: never[]) => Promise<Outcome<infer T>> ? T : never;
@@ -167,6 +186,18 @@ export class HttpCreditClient extends HttpKindClient implements CreditBackend {
     this.call<ResultOf<CreditBackend['captureCardNotPresent']>>('captureCardNotPresent', r);
   reverseCardNotPresent = (r: CreditRequest<'reverseCardNotPresent'>) =>
     this.call<ResultOf<CreditBackend['reverseCardNotPresent']>>('reverseCardNotPresent', r);
+  contractKey = (r: CreditRequest<'contractKey'>) =>
+    this.call<ResultOf<CreditBackend['contractKey']>>('contractKey', r);
+  exchangeKeys = (r: CreditRequest<'exchangeKeys'>) =>
+    this.call<ResultOf<CreditBackend['exchangeKeys']>>('exchangeKeys', r);
+  authorizeWithTokens = (r: CreditRequest<'authorizeWithTokens'>) =>
+    this.call<ResultOf<CreditBackend['authorizeWithTokens']>>('authorizeWithTokens', r);
+  reflections = (r: CreditRequest<'reflections'>) =>
+    this.call<ResultOf<CreditBackend['reflections']>>('reflections', r);
+  closeCycle = (r: CreditRequest<'closeCycle'>) =>
+    this.call<ResultOf<CreditBackend['closeCycle']>>('closeCycle', r);
+  receiveDeduction = (r: CreditRequest<'receiveDeduction'>) =>
+    this.call<ResultOf<CreditBackend['receiveDeduction']>>('receiveDeduction', r);
 }
 
 export class HttpEMoneyClient extends HttpKindClient implements EMoneyBackend {
