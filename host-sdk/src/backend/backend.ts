@@ -5,7 +5,7 @@
 // E_TXID_CONFLICT when the same txId comes with a different request.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { Clock } from '../platform/clock';
+import type { Clock, ClockTask, ScheduledTask } from '../platform/clock';
 import type { Rng } from '../platform/rng';
 import { canonicalJson } from './canonical-json';
 import { entries, type LedgerEntry } from './ledger';
@@ -92,7 +92,25 @@ export abstract class SqliteBackend implements Backend {
     this.secrets = new SecretStore(this.db, context.storageKey, context.rng.fork('secrets'));
   }
 
+  /** Tasks this instance scheduled on the clock and that have not run: a closed instance cancels them. */
+  private readonly scheduled = new Set<ScheduledTask>();
+
+  /**
+   * Schedules `task` on the clock for this instance's lifetime: a closed (or restarted) instance no
+   * longer runs it; what must survive a restart is re-scheduled from the file by the reopened one.
+   */
+  protected schedule(at: number, task: ClockTask): ScheduledTask {
+    const s = this.clock.schedule(at, () => {
+      this.scheduled.delete(s);
+      return task();
+    });
+    this.scheduled.add(s);
+    return s;
+  }
+
   close(): void {
+    for (const s of this.scheduled) s.cancel();
+    this.scheduled.clear();
     this.db.close();
   }
 

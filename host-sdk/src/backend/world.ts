@@ -147,6 +147,20 @@ export class World implements PeerDirectory {
     return audit(views, cards);
   }
 
+  /**
+   * Restarts an instance as a crashed and restarted server would be: closes it and reopens its SQLite
+   * file (what it had committed survives, nothing held in memory does). `peer` answers the new one.
+   */
+  restart(id: string): void {
+    const have = this.instances.get(id);
+    if (!have) throw new RangeError(`no back-end "${id}" in this world to restart`);
+    if (this.options.dataDir === ':memory:')
+      throw new RangeError(`back-end "${id}" is in memory: a restart would lose it (give a data directory)`);
+    have.backend.close();
+    this.instances.delete(id);
+    this.open(have.kind, id);
+  }
+
   close(): void {
     for (const { backend } of this.instances.values()) backend.close();
     this.instances.clear();

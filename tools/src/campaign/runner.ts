@@ -12,6 +12,8 @@ export interface CampaignContext {
   tried(category: string, n?: number): void;
   /** Records one failure: the category, the input (hex or a name) and what went wrong. */
   fail(category: string, input: string, problem: string): void;
+  /** Counts one tried input of `category` as ending in `outcome` (e.g. how a fault point was judged). */
+  note(category: string, outcome: string): void;
   /** Progress in the kind's own units; shown as a bar on a terminal. */
   progress(done: number, total: number): void;
   /** Lets timers run (the progress bar) during long synchronous loops. */
@@ -47,6 +49,8 @@ export interface CampaignReport {
   readonly failed: Readonly<Record<string, number>>;
   /** The first `MAX_LISTED_FAILURES` failures. */
   readonly failures: readonly CampaignFailure[];
+  /** Per category, how many inputs ended in each outcome (only kinds that note outcomes have it). */
+  readonly outcomes?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly durationMs: number;
 }
 
@@ -72,6 +76,7 @@ export async function runCampaign(kind: CampaignKind, options: RunOptions = {}):
   const tried: Record<string, number> = {};
   const failed: Record<string, number> = {};
   const failures: CampaignFailure[] = [];
+  const outcomes: Record<string, Record<string, number>> = {};
   const start = now();
   const ctx: CampaignContext = {
     budget,
@@ -82,6 +87,10 @@ export async function runCampaign(kind: CampaignKind, options: RunOptions = {}):
     fail(category, input, problem) {
       failed[category] = (failed[category] ?? 0) + 1;
       if (failures.length < MAX_LISTED_FAILURES) failures.push({ category, input, problem });
+    },
+    note(category, outcome) {
+      const o = (outcomes[category] ??= {});
+      o[outcome] = (o[outcome] ?? 0) + 1;
     },
     progress(done, total) {
       options.onProgress?.(done, total);
@@ -96,6 +105,7 @@ export async function runCampaign(kind: CampaignKind, options: RunOptions = {}):
     tried,
     failed,
     failures,
+    ...(Object.keys(outcomes).length > 0 ? { outcomes } : {}),
     durationMs: Math.round(now() - start),
   };
 }

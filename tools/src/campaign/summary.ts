@@ -23,6 +23,15 @@ export function campaignSummary(r: CampaignReport, unit: string): string {
     `campaign ${r.campaign}: budget ${grouped(r.budget)} ${unit}, seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s`,
     ...alignRows([['tried', 'count', 'failed'], ...rows]),
   ];
+  if (r.outcomes) {
+    lines.push('outcomes:');
+    for (const [category, o] of Object.entries(r.outcomes))
+      lines.push(
+        `  ${category}: ${Object.entries(o)
+          .map(([outcome, n]) => `${grouped(n)} ${outcome}`)
+          .join(', ')}`,
+      );
+  }
   if (failed > 0) {
     lines.push('failures:');
     for (const f of r.failures.slice(0, LISTED)) lines.push(`  ${f.category}: ${f.input}: ${f.problem}`);

@@ -26,6 +26,7 @@ import { SeededRng, type Rng } from '@mica/host-sdk/platform/rng';
 import type { Transport } from '@mica/host-sdk/transport/transport';
 import { openTarget, schemeOf, type OpenedTarget } from '../targets/index';
 import { TraceRecorder } from '../trace/recorder';
+import type { FaultInjector } from './faults';
 import type { BackendTransport } from './scenario';
 
 /** flows.md 3.3: the clock starts 2004-06-07 10:00 JST. */
@@ -163,6 +164,8 @@ export class Fixture {
     private readonly sink: FixtureSink,
     private readonly target: CardTargetChoice,
     options: FixtureOptions = {},
+    /** Back-end faults (`mica campaign faults`): every monitored call and card exchange passes it. */
+    private readonly faults?: FaultInjector,
   ) {
     this.mode = options.mode ?? mode;
     this.clock = new VirtualClock(options.start ?? DEFAULT_START);
@@ -171,8 +174,11 @@ export class Fixture {
     const peers: PeerDirectory = {
       peer: <K extends keyof KindInterfaces>(kind: K, id: string): KindInterfaces[K] =>
         this.monitored(
-          this.transport === 'http' ? httpPeer(this.link('backends'), kind, id) : this.world.peer(kind, id),
+          this.transport === 'http'
+            ? httpPeer(this.link('backends'), kind, id)
+            : this.live(() => this.world.peer(kind, id)),
           `${String(kind)}/${id}`,
+          id,
         ),
     };
     mkdirSync(dir, { recursive: true });
@@ -192,9 +198,9 @@ export class Fixture {
 
   /** Opens (creating) a back-end instance: the issuer's side of setup, on the dedicated channel. */
   open<K extends Kind>(kind: K, id: string): KindInterfaces[K] {
-    const b = this.world.open(kind, id);
+    this.world.open(kind, id);
     if (!this.opened.some((o) => o.id === id)) this.opened.push({ kind, id });
-    return b;
+    return this.live(() => this.world.open(kind, id));
   }
 
   /** Registers the key holder a back-end serves at /v1/<kind>/<id>/keyholder/* (before start). */
@@ -249,8 +255,10 @@ export class Fixture {
    */
   backend<K extends Kind>(kind: K, id: string): KindInterfaces[K] {
     const inner =
-      this.transport === 'http' ? httpPeer(this.link('terminals'), kind, id) : this.world.peer(kind, id);
-    return this.monitored(inner, `${kind}/${id}`);
+      this.transport === 'http'
+        ? httpPeer(this.link('terminals'), kind, id)
+        : this.live(() => this.world.peer(kind, id));
+    return this.monitored(inner, `${kind}/${id}`, id);
   }
 
   /** The key holder a back-end serves, as a terminal reaches it (RemoteKeyHolder, monitored). */
@@ -355,10 +363,23 @@ export class Fixture {
       }
     };
     let current = await open();
+    const faults = this.faults;
+    const removal = {
+      async removeAndReturn() {
+        await current.close();
+        current = await open();
+      },
+    };
     const direct: Transport = {
       description: target,
-      felica: (frame) => current.transport.felica(frame),
-      apdu: (command) => current.transport.apdu(command),
+      felica: (frame) =>
+        faults
+          ? faults.cardExchange(this.label, name, () => current.transport.felica(frame), removal)
+          : current.transport.felica(frame),
+      apdu: (command) =>
+        faults
+          ? faults.cardExchange(this.label, name, () => current.transport.apdu(command), removal)
+          : current.transport.apdu(command),
       close: () => current.close(),
     };
     const transport = recorder && !air ? recorder.wrap(direct) : direct;
@@ -386,6 +407,7 @@ export class Fixture {
   }
 
   async close(): Promise<void> {
+    if (this.faults) this.faults.closing(this.label, await this.views());
     for (const c of this.openedCards) await c.close();
     if (this.trace && this.target.pcap !== undefined)
       this.trace.recorder.write({ pcap: this.target.pcap }, this.trace.air);
@@ -393,16 +415,50 @@ export class Fixture {
     this.world.close();
   }
 
-  private monitored<T>(inner: T, channel: string): T {
+  /**
+   * An in-process instance resolved at every use, so a reference a scenario holds reaches the instance
+   * live now (a restart replaces it).
+   */
+  private live<T>(resolve: () => T): T {
+    return new Proxy(resolve() as object, {
+      get(_, name) {
+        const t = resolve() as object;
+        const v = Reflect.get(t, name, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    }) as T;
+  }
+
+  private monitored<T>(inner: T, channel: string, id: string): T {
     const net = this.network;
+    const faults = this.faults;
+    const fixture = this.label;
+    const world = this.world;
+    const http = this.transport === 'http';
     return new Proxy(inner as object, {
       get(t, name, receiver) {
         const v = Reflect.get(t, name, receiver) as unknown;
         if (typeof name !== 'string' || typeof v !== 'function') return v;
-        return (request?: unknown) => {
+        const send = (request?: unknown): Promise<unknown> => {
           net.inspect(`${channel}/${name}`, request);
           return (v as AnyMethods[string]).call(t, request);
         };
+        if (!faults) return send;
+        return (request?: unknown) =>
+          faults.backendCall(
+            { fixture, channel, method: name, request },
+            {
+              // Re-resolved: after a restart `v` belongs to the closed instance.
+              send: (r) => {
+                net.inspect(`${channel}/${name}`, r);
+                return (Reflect.get(t, name, receiver) as AnyMethods[string]).call(t, r);
+              },
+              restart: () => {
+                if (http) throw new SetupError('a restart fault needs the in-process transport');
+                world.restart(id);
+              },
+            },
+          );
       },
     }) as T;
   }

@@ -136,6 +136,7 @@ export async function runScenario(
         },
         label === MAIN_FIXTURE ? { card: options.card, rf: options.rf, pcap: options.pcap } : {},
         fo,
+        options.faults,
       );
       fixtures.set(label, f);
       return f;

@@ -2,6 +2,7 @@
 // its `--variant` axes, the acceptance checks it must report (flows.md §n.4), and a `run` that drives
 // fixtures (worlds of back-ends, cards, terminals) through its steps and reports every check.
 import type { Mode } from '@mica/host-sdk/backend/backend';
+import type { FaultInjector } from './faults';
 import type { Fixture, FixtureOptions } from './fixture';
 
 export type BackendTransport = 'inproc' | 'http';
@@ -21,6 +22,8 @@ export interface RunOptions {
   readonly rf?: string;
   /** `--pcap FILE`: the main fixture's card traffic as a capture (rf.md §11; .pcapng for pcapng). */
   readonly pcap?: string;
+  /** Back-end faults injected at every fixture's seam (`mica campaign faults`); none by default. */
+  readonly faults?: FaultInjector;
 }
 
 export interface CheckSpec {

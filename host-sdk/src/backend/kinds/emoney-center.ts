@@ -310,9 +310,9 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
    */
   private resume(): void {
     const state = this.setting('state');
-    if (state === 'loading') this.clock.schedule(Number(this.setting('readyAt')), () => this.load());
+    if (state === 'loading') this.schedule(Number(this.setting('readyAt')), () => this.load());
     if (state === 'ready')
-      this.clock.schedule(Number(this.setting('loadedAt')) + this.config().refreshIntervalMs, () =>
+      this.schedule(Number(this.setting('loadedAt')) + this.config().refreshIntervalMs, () =>
         this.load(),
       );
     for (const c of this.db
@@ -320,7 +320,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
         "SELECT connectionId, pendingQuery, pendingAt FROM connections WHERE pendingQuery IS NOT NULL AND state <> 'closed' ORDER BY pendingAt, connectionId",
       )
       .all() as { connectionId: string; pendingQuery: 'terminal' | 'medium'; pendingAt: number }[])
-      this.clock.schedule(c.pendingAt, () =>
+      this.schedule(c.pendingAt, () =>
         c.pendingQuery === 'terminal'
           ? this.terminalQueried(c.connectionId)
           : this.mediumQueried(c.connectionId),
@@ -334,7 +334,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     this.db
       .prepare('UPDATE connections SET pendingQuery = ?, pendingAt = ? WHERE connectionId = ?')
       .run(which, at, connectionId);
-    this.clock.schedule(at, () =>
+    this.schedule(at, () =>
       which === 'terminal' ? this.terminalQueried(connectionId) : this.mediumQueried(connectionId),
     );
   }
@@ -376,7 +376,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       this.put('readyAt', String(this.clock.now() + c.loadMs));
       return { readyAt: this.clock.now() + c.loadMs };
     });
-    if (o.ok) this.clock.schedule(o.result.readyAt, () => this.load());
+    if (o.ok) this.schedule(o.result.readyAt, () => this.load());
     return Promise.resolve(o);
   }
 
@@ -798,7 +798,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       this.put('lastLoadError', `${this.clock.now()}: ${(e as Error).message}`);
     }
     await this.deliverOutbox();
-    this.clock.schedule(this.clock.now() + c.refreshIntervalMs, () => this.load());
+    this.schedule(this.clock.now() + c.refreshIntervalMs, () => this.load());
   }
 
   private fill(x: CacheExtract, mode: CacheMode, horizonDay: number): void {

@@ -525,7 +525,7 @@ export class SqliteEMoney extends SqliteBackend implements EMoneyBackend {
   }
 
   private scheduleExpiry(at: number): void {
-    this.clock.schedule(at, async () => {
+    this.schedule(at, async () => {
       await this.refundExpired({});
     });
   }

@@ -1,0 +1,209 @@
+// `mica campaign faults` (issue 9, item 5): back-end faults at every step of every business flow. Each
+// scenario of `mica run` first runs clean, counting its back-end calls and card exchanges (the fault
+// points, tools/src/run/faults.ts); then one fault per run: a lost request, a lost response, a
+// duplicated request or a restarted back-end at a back-end call, or the card removed at an exchange.
+// A faulted run is judged: no exception of a programming error escapes; every fixture's final audit
+// passes (C1-C3, with the in-flight items C4 allows: the flow's own recovery or reconciliation must
+// have found every half-finished transaction); a duplicated request with a txId leaves every balance as the clean
+// run left it (no txId moving money twice). A check the fault makes fail is a clean refusal, counted
+// as an outcome, not a failure. The budget is the number of fault points, spread evenly over every
+// (scenario, fault) pair; a budget at least the number of points tries each once.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalJson } from '@mica/host-sdk/backend/canonical-json';
+import { SeededRng } from '@mica/host-sdk/platform/rng';
+import {
+  BACKEND_FAULTS,
+  CARD_FAULTS,
+  FaultPlan,
+  isBackendFault,
+  type FaultKind,
+  type FaultPlanOptions,
+} from '../run/faults';
+import { SCENARIOS } from '../run/registry';
+import { resolveVariants, runScenario, type RunReport } from '../run/runner';
+import type { Scenario } from '../run/scenario';
+import type { CampaignContext, CampaignKind } from './runner';
+
+/** The seed of every scenario run (`mica run`'s default): the clean run and the faulted runs agree. */
+export const SCENARIO_SEED = 1;
+export const FAULT_KINDS: readonly FaultKind[] = [...BACKEND_FAULTS, ...CARD_FAULTS];
+
+/** Exceptions that are bugs, not refusals: one escaping a check or the scenario is a crash. */
+const CRASH = /^(?:not run: )?(?:TypeError|ReferenceError|SyntaxError|AssertionError)\b/;
+
+interface Baseline {
+  readonly scenario: Scenario;
+  readonly backendCalls: number;
+  readonly cardExchanges: number;
+  readonly balances: string;
+  readonly passing: ReadonlySet<string>;
+}
+
+interface Outcome {
+  readonly report: RunReport;
+  readonly plan: FaultPlan;
+}
+
+async function runOnce(scenario: Scenario, plan: FaultPlan, onDisk: boolean): Promise<Outcome> {
+  const dir = onDisk ? mkdtempSync(join(tmpdir(), 'mica-faults-')) : ':memory:';
+  try {
+    const report = await runScenario(scenario, {
+      mode: 'hardened',
+      transport: 'inproc',
+      seed: SCENARIO_SEED,
+      data: dir,
+      variants: resolveVariants(scenario, []),
+      faults: plan,
+    });
+    return { report, plan };
+  } finally {
+    if (onDisk) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function balancesOf(plan: FaultPlan): string {
+  return canonicalJson(Object.fromEntries(plan.balances));
+}
+
+/** `count` indices of `0..n-1`, evenly spaced from an offset drawn from `rng` (all of them if count ≥ n). */
+export function spread(n: number, count: number, offset: number): number[] {
+  if (count >= n) return Array.from({ length: n }, (_, i) => i);
+  const step = n / count;
+  return Array.from({ length: count }, (_, i) => Math.min(n - 1, Math.floor((i + offset) * step)));
+}
+
+/** The budget shared over groups of `sizes`: evenly, a group's unused share going to the others. */
+export function share(budget: number, sizes: readonly number[]): number[] {
+  const out = sizes.map(() => 0);
+  let left = budget;
+  let open = sizes.map((_, i) => i).filter((i) => sizes[i]! > 0);
+  while (left > 0 && open.length > 0) {
+    const each = Math.max(1, Math.floor(left / open.length));
+    for (const i of open) {
+      if (left === 0) break;
+      const take = Math.min(each, sizes[i]! - out[i]!, left);
+      out[i] = out[i]! + take;
+      left -= take;
+    }
+    open = open.filter((i) => out[i]! < sizes[i]!);
+  }
+  return out;
+}
+
+function judge(
+  ctx: CampaignContext,
+  category: string,
+  input: string,
+  kind: FaultKind,
+  base: Baseline,
+  { report, plan }: Outcome,
+): void {
+  if (plan.injectedAt === undefined) {
+    ctx.fail(category, input, 'the fault point was never reached (the run diverged from the clean run)');
+    return;
+  }
+  const at = `${input} at ${plan.injectedAt}`;
+  const crashes = report.checks.flatMap((c) =>
+    c.problems.filter((p) => CRASH.test(p)).map((p) => `${c.id}: ${p}`),
+  );
+  if (crashes.length > 0) ctx.fail(category, at, `an exception escaped: ${crashes.join('; ')}`);
+  const unbalanced = Object.entries(report.audit.fixtures).filter(([, f]) => !f.ok);
+  if (unbalanced.length > 0)
+    ctx.fail(
+      category,
+      at,
+      `not conserved at the end of the run: ${unbalanced.map(([l, f]) => `${l} ${f.failed.join(', ')}`).join('; ')}`,
+    );
+  // A retried money-moving request (one with a txId) is answered from the idempotency table and
+  // changes nothing: the run ends as the clean run did. (A duplicated request without a txId, e.g. a
+  // new challenge, may make the flow refuse; conservation is what holds then.)
+  if (kind === 'duplicate' && plan.duplicatedTxId !== undefined && balancesOf(plan) !== base.balances)
+    ctx.fail(
+      category,
+      at,
+      `a duplicated request moved money again: txId ${plan.duplicatedTxId} left other balances than the clean run`,
+    );
+  const refused = report.checks.filter((c) => !c.pass && base.passing.has(c.id)).map((c) => c.id);
+  const conserved = unbalanced.length === 0 ? 'conserved' : 'NOT conserved';
+  const checks = refused.length === 0 ? 'checks as clean' : 'a check refused';
+  ctx.note(category, `${conserved}, ${checks}${plan.inFlight > 0 ? ', in flight (C4)' : ''}`);
+}
+
+export interface FaultsCampaignOptions {
+  readonly scenarios?: () => readonly Scenario[];
+  readonly kinds?: readonly FaultKind[];
+  /** The campaign's own test: a back-end that ignores idempotency (FaultPlanOptions). */
+  readonly plan?: FaultPlanOptions;
+}
+
+export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOptions = {}): Promise<void> {
+  const scenarios = (options.scenarios ?? (() => SCENARIOS))();
+  const kinds = options.kinds ?? FAULT_KINDS;
+  const baselines: Baseline[] = [];
+  for (const scenario of scenarios) {
+    await ctx.pause();
+    const { report, plan } = await runOnce(scenario, new FaultPlan(undefined), false);
+    if (report.exitCode !== 0) {
+      const failing = report.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.problems.join('; ')}`);
+      ctx.fail(`${scenario.name}: clean run`, scenario.name, `fails without a fault: ${failing.join(' | ')}`);
+      continue;
+    }
+    baselines.push({
+      scenario,
+      backendCalls: plan.backendCalls,
+      cardExchanges: plan.cardExchanges,
+      balances: balancesOf(plan),
+      passing: new Set(report.checks.filter((c) => c.pass).map((c) => c.id)),
+    });
+  }
+  const groups = baselines.flatMap((base) =>
+    kinds.map((kind) => ({
+      base,
+      kind,
+      size: isBackendFault(kind) ? base.backendCalls : base.cardExchanges,
+    })),
+  );
+  const counts = share(
+    ctx.budget,
+    groups.map((g) => g.size),
+  );
+  const rng = new SeededRng(ctx.seed).fork('faults');
+  const points = groups.flatMap((g, i) => {
+    const offset = rng.fork(`${g.base.scenario.name}/${g.kind}`).bytes(1)[0]! / 256;
+    return spread(g.size, counts[i]!, offset).map((index) => ({ ...g, index }));
+  });
+  for (const [i, { base, kind, index }] of points.entries()) {
+    ctx.progress(i, points.length);
+    await ctx.pause();
+    const category = `${base.scenario.name}: ${kind}`;
+    const input = `${kind}@${index}`;
+    ctx.tried(category);
+    let outcome: Outcome;
+    try {
+      outcome = await runOnce(
+        base.scenario,
+        new FaultPlan({ kind, index }, options.plan),
+        kind === 'restart',
+      );
+    } catch (e) {
+      ctx.fail(category, input, `the run crashed: ${(e as Error).name}: ${(e as Error).message}`);
+      continue;
+    }
+    judge(ctx, category, input, kind, base, outcome);
+  }
+  ctx.progress(points.length, points.length);
+}
+
+export function faultsCampaign(options: FaultsCampaignOptions = {}): CampaignKind {
+  return {
+    name: 'faults',
+    description:
+      'back-end faults at every step of every flow of `mica run` (lost request, lost response, duplicated request, restarted back-end, card removed): ledgers conserved, retries idempotent, no crash',
+    unit: 'fault points',
+    ciBudget: 8,
+    defaultBudget: 100_000,
+    run: (ctx) => runFaults(ctx, options),
+  };
+}
