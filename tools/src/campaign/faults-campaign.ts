@@ -92,6 +92,10 @@ export function share(budget: number, sizes: readonly number[]): number[] {
   return out;
 }
 
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}
+
 function judge(
   ctx: CampaignContext,
   category: string,
@@ -136,6 +140,8 @@ export interface FaultsCampaignOptions {
   readonly kinds?: readonly FaultKind[];
   /** The campaign's own test: a back-end that ignores idempotency (FaultPlanOptions). */
   readonly plan?: FaultPlanOptions;
+  /** Chooses the points of a (scenario, fault) pair instead of the budget's even spread (tests). */
+  readonly points?: (scenario: string, kind: FaultKind, size: number) => readonly number[];
 }
 
 export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOptions = {}): Promise<void> {
@@ -165,14 +171,24 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
       size: isBackendFault(kind) ? base.backendCalls : base.cardExchanges,
     })),
   );
-  const counts = share(
+  // The budget is shared in diagonal order (scenario s, fault s; then scenario s, fault s+1; …) so a
+  // small budget reaches every scenario and every fault before any pair gets a second point.
+  const diagonal = groups
+    .map((g, i) => ({ i, d: (i % kinds.length) - Math.floor(i / kinds.length) }))
+    .sort((a, b) => mod(a.d, kinds.length) - mod(b.d, kinds.length) || a.i - b.i)
+    .map((x) => x.i);
+  const shared = share(
     ctx.budget,
-    groups.map((g) => g.size),
+    diagonal.map((i) => groups[i]!.size),
   );
+  const counts = groups.map((_, i) => shared[diagonal.indexOf(i)]!);
   const rng = new SeededRng(ctx.seed).fork('faults');
   const points = groups.flatMap((g, i) => {
     const offset = rng.fork(`${g.base.scenario.name}/${g.kind}`).bytes(1)[0]! / 256;
-    return spread(g.size, counts[i]!, offset).map((index) => ({ ...g, index }));
+    const chosen = options.points
+      ? options.points(g.base.scenario.name, g.kind, g.size)
+      : spread(g.size, counts[i]!, offset);
+    return chosen.map((index) => ({ ...g, index }));
   });
   for (const [i, { base, kind, index }] of points.entries()) {
     ctx.progress(i, points.length);

@@ -74,6 +74,8 @@ export class FaultPlan implements FaultInjector {
   injectedAt: string | undefined;
   /** Per fixture: account balances per back-end (`<id>` → account → sum) at the end of the run. */
   readonly balances = new Map<string, Record<string, Record<string, number>>>();
+  /** The indices of the back-end calls whose request carried a txId (money-moving, flows.md 1.4). */
+  readonly txIdCalls: number[] = [];
   /** The txId of the duplicated request when it carried one (a money-moving request, flows.md 1.4). */
   duplicatedTxId: string | undefined;
   /** The in-flight items (C4) the final views list, over every fixture. */
@@ -86,6 +88,7 @@ export class FaultPlan implements FaultInjector {
 
   async backendCall(call: BackendCall, actions: BackendActions): Promise<unknown> {
     const n = this.backendCalls++;
+    if (txIdOf(call.request) !== undefined) this.txIdCalls.push(n);
     const p = this.point;
     if (!p || p.index !== n || !isBackendFault(p.kind)) return actions.send(call.request);
     this.injectedAt = `${call.fixture} ${call.channel}/${call.method}`;
@@ -102,10 +105,7 @@ export class FaultPlan implements FaultInjector {
         throw lost('response');
       case 'duplicate': {
         const r = call.request;
-        const txId =
-          typeof r === 'object' && r !== null && typeof (r as { txId?: unknown }).txId === 'string'
-            ? (r as { txId: string }).txId
-            : undefined;
+        const txId = txIdOf(r);
         this.duplicatedTxId = txId;
         await actions.send(r);
         if (this.options.ignoreIdempotency && txId !== undefined)
@@ -144,4 +144,10 @@ export class FaultPlan implements FaultInjector {
     }
     this.balances.set(fixture, out);
   }
+}
+
+function txIdOf(request: unknown): string | undefined {
+  if (typeof request !== 'object' || request === null) return undefined;
+  const t = (request as { txId?: unknown }).txId;
+  return typeof t === 'string' ? t : undefined;
 }
