@@ -1,10 +1,9 @@
 // `mica campaign attacks`: every attack of every suite, each failing as specified, with a count. The
 // budget is the number of attempts, shared evenly; every attack is tried at least once.
-//
-// Extension point: the faithful-vs-hardened attack pairs of flows.md come with the business flows as one
-// more AttackSuite in ATTACK_SUITES (each pair one Attack that runs both variants and reports a problem
-// when either does not behave as flows.md states).
+// The suites: security.md §8 against the card, and the faithful-vs-hardened attack pairs of flows.md
+// (each pair one Attack over the two checks its scenario of `mica run` reports, attacks-flows.ts).
 import type { AttackSuite } from './attack';
+import { flowAttacks } from './attacks-flows';
 import { felicaAttacks } from './attacks-felica';
 import { pinAttack } from './attacks-pin';
 import type { CampaignContext, CampaignKind } from './runner';
@@ -14,7 +13,7 @@ export const SECURITY_ATTACKS: AttackSuite = {
   attacks: () => [...felicaAttacks(), pinAttack()],
 };
 
-export const ATTACK_SUITES: readonly AttackSuite[] = [SECURITY_ATTACKS];
+export const ATTACK_SUITES: readonly AttackSuite[] = [SECURITY_ATTACKS, flowAttacks()];
 
 export async function runAttacks(ctx: CampaignContext, suites: readonly AttackSuite[]): Promise<void> {
   const all = suites.flatMap((s) => s.attacks().map((a) => ({ suite: s.name, attack: a })));
@@ -45,7 +44,7 @@ export function attacksCampaign(suites: () => readonly AttackSuite[] = () => ATT
   return {
     name: 'attacks',
     description:
-      'the attacks of security.md §8 (wrong key, replays, flipped bits, sessions outside their list, unauthenticated keyed access, foreign issuers, key changes, PIN guessing), each must fail and change nothing',
+      'the attacks of security.md §8 (wrong key, replays, flipped bits, sessions outside their list, unauthenticated keyed access, foreign issuers, key changes, PIN guessing), each must fail and change nothing; and the faithful-vs-hardened pairs of flows.md, each attack succeeding in faithful mode and refused in hardened mode',
     unit: 'attempts',
     ciBudget: 400,
     defaultBudget: 10_000,
