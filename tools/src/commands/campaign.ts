@@ -33,7 +33,7 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
     .description(`run a reliability campaign (${names}) with a summary of what was tried and what failed`)
     .option('--budget <n>', "how much to try, in the campaign's unit (see below)")
     .option('--seed <n>', `seed of every random choice (default ${DEFAULT_SEED})`)
-    .option('--json', 'print { campaign, budget, seed, tried, failed, failures, durationMs }')
+    .option('--json', 'print { campaign, budget, seed, tried, failed, failures, durationMs } (faults: and outcomes)')
     .addHelpText(
       'after',
       `\nCampaigns:\n${kinds
@@ -41,9 +41,9 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
           (k) =>
             `  ${k.name}: ${k.description}\n    budget in ${k.unit}; default ${k.defaultBudget.toLocaleString('en-US')}`,
         )
-        .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})`).join('\n')}\n` +
+        .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})\n`).join('')}` +
         '\nExit codes: 0 nothing failed, 1 something failed, 2 a usage error.\n' +
-        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n',
+        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n',
     )
     .action(async (name: string, o: CampaignOptions) => {
       const kind = kindNamed(name, kinds);
