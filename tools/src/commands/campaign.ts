@@ -33,7 +33,10 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
     .description(`run a reliability campaign (${names}) with a summary of what was tried and what failed`)
     .option('--budget <n>', "how much to try, in the campaign's unit (see below)")
     .option('--seed <n>', `seed of every random choice (default ${DEFAULT_SEED})`)
-    .option('--json', 'print { campaign, budget, seed, tried, failed, failures, durationMs } (faults: and outcomes)')
+    .option(
+      '--json',
+      'print { campaign, budget, seed, tried, failed, failures, durationMs } (faults: and outcomes)',
+    )
     .addHelpText(
       'after',
       `\nCampaigns:\n${kinds
