@@ -151,6 +151,31 @@ describe('campaign faults', () => {
     expect(broken.failures[0]!.input).toMatch(new RegExp(`^duplicate@${first} at main `));
   }, 60_000);
 
+  it('a restarted emoney-center runs none of the clock tasks of its closed instance', async () => {
+    // Found by the campaign: the closed instance's reload and query tasks ran against its closed
+    // database (TypeError) once the virtual clock reached them.
+    const validity = scenarioNamed('validity-cache')!;
+    const clean = new FaultPlan(undefined);
+    const run = (faults: FaultPlan, data: string) =>
+      runScenario(validity, {
+        mode: 'hardened',
+        transport: 'inproc',
+        seed: SCENARIO_SEED,
+        data,
+        variants: resolveVariants(validity, []),
+        faults,
+      });
+    expect((await run(clean, ':memory:')).exitCode).toBe(0);
+    const index = clean.calls.indexOf('medium-stranger-500 emoney-center/center1/receive');
+    expect(index).toBeGreaterThanOrEqual(0);
+    const r = await runCampaign(
+      faultsCampaign({ scenarios: () => [validity], kinds: ['restart'], points: () => [index] }),
+      { budget: 1 },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.tried).toEqual({ 'validity-cache: restart': 1 });
+  }, 60_000);
+
   it('the CI budget reaches every scenario and every fault, with no failure', async () => {
     const kind = faultsCampaign();
     const r = await runCampaign(kind, { budget: kind.ciBudget });

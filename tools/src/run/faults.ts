@@ -74,6 +74,8 @@ export class FaultPlan implements FaultInjector {
   injectedAt: string | undefined;
   /** Per fixture: account balances per back-end (`<id>` → account → sum) at the end of the run. */
   readonly balances = new Map<string, Record<string, Record<string, number>>>();
+  /** Every back-end call in order: "<fixture> <kind>/<id>/<method>". */
+  readonly calls: string[] = [];
   /** The indices of the back-end calls whose request carried a txId (money-moving, flows.md 1.4). */
   readonly txIdCalls: number[] = [];
   /** The txId of the duplicated request when it carried one (a money-moving request, flows.md 1.4). */
@@ -88,6 +90,7 @@ export class FaultPlan implements FaultInjector {
 
   async backendCall(call: BackendCall, actions: BackendActions): Promise<unknown> {
     const n = this.backendCalls++;
+    this.calls.push(`${call.fixture} ${call.channel}/${call.method}`);
     if (txIdOf(call.request) !== undefined) this.txIdCalls.push(n);
     const p = this.point;
     if (!p || p.index !== n || !isBackendFault(p.kind)) return actions.send(call.request);
