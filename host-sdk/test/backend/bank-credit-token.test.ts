@@ -14,7 +14,6 @@ import {
   bankCreditImage,
 } from '../../../card-os/test/bank-credit-fixtures';
 import { ApduClient } from '../../src/apdu/apdu-client';
-import { LocalAppletKeys } from '../../src/applets/applet-keys';
 import { BankClient } from '../../src/applets/bank-client';
 import { CreditClient } from '../../src/applets/credit-client';
 import { audit } from '../../src/backend/audit';
@@ -22,6 +21,12 @@ import type { Mode } from '../../src/backend/backend';
 import { expectOk } from '../../src/backend/outcome';
 import { World } from '../../src/backend/world';
 import { resealEnvelope } from '../../src/bank-credit/token';
+import {
+  depositAtAtm,
+  exchangeContractKeys,
+  purchaseAtClient,
+  type Placement,
+} from '../../src/bank-credit/parties';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { jstInstant } from '../../src/platform/clock';
 import { SeededRng } from '../../src/platform/rng';
@@ -62,30 +67,13 @@ async function setUp(keyMode: 'ca' | 'contract' | 'common', mode: Mode = 'harden
     [bank2, BANK2],
   ] as const) {
     expectOk(await b.openAccount({ accountNo: ACCT, userId: USER, name: 'YAMADA TARO', cardId: CARD_ID }));
-    expectOk(await b.openContract({ creditCoId: CREDIT }));
-    if (keyMode === 'common') {
-      const common = bytesToHex(new SeededRng(9).fork(id).bytes(32));
-      expectOk(await b.exchangeKeys({ creditCoId: CREDIT, keyMode, keyId: KEY_ID, commonKey: common }));
-      expectOk(await credit.exchangeKeys({ bankId: id, keyMode, keyId: KEY_ID, commonKey: common }));
-      continue;
-    }
-    const bankPub = expectOk(await b.contractKey({ creditCoId: CREDIT, keyId: KEY_ID })).publicKey;
-    const creditPub = expectOk(
-      await credit.contractKey({ bankId: id, keyId: KEY_ID, keyMode: keyMode === 'ca' ? 'ca' : 'contract' }),
-    ).publicKey;
-    if (keyMode === 'contract') {
-      expectOk(await b.exchangeKeys({ creditCoId: CREDIT, keyMode, keyId: KEY_ID, creditKey: creditPub }));
-      expectOk(await credit.exchangeKeys({ bankId: id, keyMode, keyId: KEY_ID, bankKey: bankPub }));
-    } else {
-      const bc = expectOk(
-        await bureau.issue({ subjectId: id, role: 'bank', keyType: 'ed25519', publicKey: bankPub }),
-      ).certificate;
-      const cc = expectOk(
-        await bureau.issue({ subjectId: CREDIT, role: 'credit', keyType: 'x25519', publicKey: creditPub }),
-      ).certificate;
-      expectOk(await b.exchangeKeys({ creditCoId: CREDIT, keyMode, keyId: KEY_ID, certificate: cc, root }));
-      expectOk(await credit.exchangeKeys({ bankId: id, keyMode, keyId: KEY_ID, certificate: bc, root }));
-    }
+    const common = bytesToHex(new SeededRng(9).fork(id).bytes(32));
+    await exchangeContractKeys(
+      { bank: b, bankId: id, credit, creditCoId: CREDIT, bureau, root },
+      keyMode,
+      KEY_ID,
+      keyMode === 'common' ? common : undefined,
+    );
   }
   expectOk(await bank.depositCash({ txId: tx(), accountNo: ACCT, amount: 200_000 }));
   expectOk(
@@ -113,69 +101,44 @@ async function setUp(keyMode: 'ca' | 'contract' | 'common', mode: Mode = 'harden
 
 type W = Awaited<ReturnType<typeof setUp>>;
 
-/** A1-A6 at the ATM: authenticate the bank applet, read the account, deposit, PUT TOKEN, commit. */
-async function deposit(w: W, amount: number, placement: 'share' | 'transfer' = 'share') {
-  await w.bankApp.select();
-  expect(
-    (
-      await w.bankApp.authenticate(
-        new LocalAppletKeys('2k3des', [{ code: BANK_AREA, key: hexToBytes(BC_KEYS.bankArea) }], counter()),
-      )
-    ).ok,
-  ).toBe(true);
-  const acct = await w.bankApp.readAccount();
-  if (!acct.ok) throw new Error('READ BINARY');
-  const txId = tx();
-  const d = expectOk(
-    await w.bank.depositToPool({
-      txId,
-      userId: acct.account.userId,
-      card: { accountNo: acct.account.accountNo, cardId: CARD_ID },
-      creditCoId: CREDIT,
-      creditCardNo: CARD_NO,
-      amount,
-      source: 'cash',
-    }),
-  );
-  const put = await w.bankApp.putToken({
-    today: d.today,
-    tokenId: hexToBytes(d.row.tokenId),
-    creditCompanyId: new TextEncoder().encode(CREDIT),
-    effectiveUntil: d.effectiveUntil,
-    envelope: hexToBytes(d.envelope),
+const BANK_KEY = { suite: '2k3des', code: BANK_AREA, key: BC_KEYS.bankArea };
+const CREDIT_KEY = { suite: '2k3des', code: CREDIT_AREA, key: BC_KEYS.creditArea };
+
+/** A1-A6 at the ATM (parties.ts): the deposit must succeed. */
+async function deposit(w: W, amount: number, placement: Placement = 'share') {
+  const r = await depositAtAtm({
+    bank: w.bank,
+    bankApp: w.bankApp,
+    areaKey: BANK_KEY,
+    random: counter(),
+    txId: tx(),
+    cardId: CARD_ID,
+    creditCoId: CREDIT,
+    creditCardNo: CARD_NO,
+    amount,
+    placement,
   });
-  expect(put.ok).toBe(true);
-  if (put.ok && placement === 'transfer') expect((await w.bankApp.transferToken(put.slot)).ok).toBe(true);
-  expectOk(await w.bank.commitDeposit({ txId }));
-  return d;
+  if (!r.ok) throw new Error(`deposit: ${r.code} at ${r.step}`);
+  return r.result.deposit;
 }
 
-/** B1-B8 at the credit client: read the card's tokens, authorize, mark the reflected ones used. */
+/** B1-B8 at the credit client (parties.ts): the authorization must be answered. */
 async function purchase(w: W, amount: number, store: 'own' | 'shared', mark = true) {
-  await w.creditApp.select();
-  expect(
-    (
-      await w.creditApp.authenticate(
-        new LocalAppletKeys(
-          '2k3des',
-          [{ code: CREDIT_AREA, key: hexToBytes(BC_KEYS.creditArea) }],
-          counter(),
-        ),
-      )
-    ).ok,
-  ).toBe(true);
-  const l = await w.creditApp.listTokens(store);
-  if (!l.ok) throw new Error(`LIST TOKENS ${l.sw.toString(16)}`);
-  const envelopes: string[] = [];
-  for (const t of l.tokens.filter((x) => x.state === 1)) {
-    const g = await w.creditApp.getToken(t.slot, store);
-    if (g.ok) envelopes.push(bytesToHex(g.envelope));
-  }
-  const a = expectOk(
-    await w.credit.authorizeWithTokens({ txId: tx(), cardId: CARD_ID, cardNo: CARD_NO, amount, envelopes }),
-  );
-  if (mark) for (const m of a.marks) expect((await w.creditApp.markTokenUsed(hexToBytes(m))).sw).toBe(0x9000);
-  return { ...a, envelopes };
+  const r = await purchaseAtClient({
+    credit: w.credit,
+    creditApp: w.creditApp,
+    areaKey: CREDIT_KEY,
+    random: counter(),
+    txId: tx(),
+    cardId: CARD_ID,
+    cardNo: CARD_NO,
+    amount,
+    store,
+    mark,
+  });
+  if (!r.ok) throw new Error(`purchase: ${r.code} at ${r.step}`);
+  for (const sw of r.result.markSws) expect(sw).toBe(0x9000);
+  return r.result;
 }
 
 async function fig5(placement: 'share' | 'transfer', keyMode: 'ca' | 'contract' | 'common') {
