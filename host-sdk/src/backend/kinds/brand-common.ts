@@ -12,6 +12,7 @@ import { openKeyPackage, type SealedKeyPackage } from '../../brand/key-package';
 import { int, object, oneOf, optional, str, type Schema } from '../schema';
 import type { SecretStore } from '../secrets';
 import type { Db } from '../store';
+import { refuse } from '../outcome';
 import type { Rng } from '../../platform/rng';
 import { MS_PER_DAY } from '../../platform/clock';
 
@@ -65,6 +66,27 @@ export function boxPublicKey(secrets: SecretStore, rng: Rng): string {
     secrets.put(BOX, priv);
   }
   return bytesToHex(x25519.getPublicKey(priv));
+}
+
+/**
+ * F0.2 at an issuer or a service center: only a package the brand holder `brandId` sent is opened and
+ * stored; anything else is refused as an E_* outcome and stores nothing.
+ */
+export function installBrandPackage(
+  db: Db,
+  secrets: SecretStore,
+  selfId: string,
+  brandId: string,
+  p: SealedKeyPackage,
+  at: number,
+): HeldKeyRow[] {
+  if (p.senderId !== brandId)
+    refuse('E_UNAUTHORIZED', 'F0.2', `key packages come from the brand holder, not ${p.senderId}`);
+  try {
+    return installPackage(db, secrets, selfId, p, at);
+  } catch (e) {
+    return refuse('E_BAD_STATE', 'F0.2', (e as Error).message);
+  }
 }
 
 /** Opens a sealed package addressed to `selfId` and stores its masters wrapped; returns the rows. */

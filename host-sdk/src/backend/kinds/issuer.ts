@@ -20,7 +20,7 @@ import {
   deliverRows,
   heldKeys,
   heldMasters,
-  installPackage,
+  installBrandPackage,
   keyHolderOf,
   keyName,
   notification,
@@ -171,20 +171,9 @@ export class SqliteIssuer extends SqliteBackend implements IssuerBackend {
   installKeyPackage(request: IssuerRequest<'installKeyPackage'>): Promise<Outcome<readonly HeldKeyRow[]>> {
     const r = this.checked<IssuerRequest<'installKeyPackage'>>('installKeyPackage', request);
     return Promise.resolve(
-      this.run('installKeyPackage', r, () => {
-        this.brandId();
-        if (r.package.senderId !== this.brandId())
-          refuse(
-            'E_UNAUTHORIZED',
-            'F0.2',
-            `key packages come from the brand holder, not ${r.package.senderId}`,
-          );
-        try {
-          return installPackage(this.db, this.secrets, this.id, r.package, this.clock.now());
-        } catch (e) {
-          return refuse('E_BAD_STATE', 'F0.2', (e as Error).message);
-        }
-      }),
+      this.run('installKeyPackage', r, () =>
+        installBrandPackage(this.db, this.secrets, this.id, this.brandId(), r.package, this.clock.now()),
+      ),
     );
   }
 
