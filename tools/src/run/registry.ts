@@ -5,12 +5,14 @@ import { creditChargeEmoney } from './scenarios/credit-charge-emoney';
 import { brandEmoney } from './scenarios/brand-emoney';
 import { validityCache } from './scenarios/validity-cache';
 import { commonKeySettlement } from './scenarios/common-key-settlement';
+import { bankCreditToken } from './scenarios/bank-credit-token';
 
 export const SCENARIOS: readonly Scenario[] = [
   creditChargeEmoney,
   brandEmoney,
   validityCache,
   commonKeySettlement,
+  bankCreditToken,
 ];
 
 export function scenarioNamed(name: string): Scenario | undefined {
