@@ -34,6 +34,9 @@ it('runs the demo end to end', () => {
     expect(r.stdout).toContain('  terminal        100         650          1');
     expect(r.stdout).toMatch(/center1 +liab:float:center1 +-2500/);
     expect(r.stdout).toContain('card a004000000000001   balance 2500');
+    // Seed 000 (flows.md 2.6, Fig. 5): 70,000 of the 100,000 from the personal account (200,000 − 70,000).
+    expect(r.stdout).toMatch(/PASS D1 Fig\. 5: /);
+    expect(r.stdout).toMatch(/MICABANK +liab:personal:0012345678 +-130000/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

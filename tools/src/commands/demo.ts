@@ -23,6 +23,7 @@ import { seed001Demo } from '../run/scenarios/credit-charge-emoney/demo';
 import { brandEmoney } from '../run/scenarios/brand-emoney';
 import { seed004Demo } from '../run/scenarios/validity-cache/demo';
 import { seed002Demo } from '../run/scenarios/common-key-settlement/demo';
+import { seed000Demo } from '../run/scenarios/bank-credit-token/demo';
 
 const hostRandom = new SeededRandom(2n);
 
@@ -195,6 +196,18 @@ export function registerDemo(program: Command): void {
         (l) => line(`  ${l}`),
       );
       if (seed002.exitCode !== 0) throw new OperationError('the seed 002 part of the demo failed its checks');
+      line('');
+      line('10. Seed 000 (flows.md 2): a bank pool deposit becomes a token on the card that raises the');
+      line('   available credit at once (Fig. 5). The bank applet stores the token sealed for the credit');
+      line('   company; the credit applet reads it through the share grant; the deduction day reconciles.');
+      const seed000Dir = join(dir, 'bank-credit-token');
+      rmSync(seed000Dir, { recursive: true, force: true }); // the demo's own sub-directory, rebuilt each run
+      const seed000 = await runScenario(
+        seed000Demo,
+        { mode: 'hardened', transport: 'inproc', seed: 1, data: seed000Dir, variants: {} },
+        (l) => line(`  ${l}`),
+      );
+      if (seed000.exitCode !== 0) throw new OperationError('the seed 000 part of the demo failed its checks');
       const b0 = before ? purseBlock.decode(before.subarray(13, 29)).balance : NaN;
       const b1 = after ? purseBlock.decode(after.subarray(13, 29)).balance : NaN;
       const def = card.fs.index.definition;
@@ -258,5 +271,11 @@ export function registerDemo(program: Command): void {
           `  card ${cardId}   balance ${(state as { balances: Record<string, number> }).balances['3097'] ?? '?'}`,
         );
       line(`  audit               ${seed002.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
+      line('');
+      line(`Seed 000 back-ends (SQLite in ${join(seed000Dir, 'main')})`);
+      for (const [id, ledger] of Object.entries(seed000.ledgers))
+        for (const [account, amount] of Object.entries(ledger.accounts))
+          line(`  ${id.padEnd(10)} ${account.padEnd(34)} ${String(amount).padStart(9)}`);
+      line(`  audit               ${seed000.audit.ok ? 'C1-C4 pass' : 'FAILED'}`);
     });
 }

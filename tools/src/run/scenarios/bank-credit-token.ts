@@ -72,8 +72,8 @@ async function account(w: Seed000World) {
   return expectOk(await w.credit.account({ cardNo: EXAMPLE.cardNo }));
 }
 
-/** Fig. 5, steps (1) to (6), on `w`. */
-async function fig5(c: CheckRun, w: Seed000World): Promise<void> {
+/** Fig. 5, steps (1) to (6), on `w` (also the seed 000 part of `mica demo`). */
+export async function fig5(c: CheckRun, w: Seed000World): Promise<void> {
   const first = await assessed(c, w, 100_000);
   c.equal(first?.result, 'OK_AVAILABLE', 'the cycle purchase of 100,000');
   await w.f.advanceTo(jstInstant(2004, 6, 15));
