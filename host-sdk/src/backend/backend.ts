@@ -100,15 +100,23 @@ export abstract class SqliteBackend implements Backend {
    * longer runs it; what must survive a restart is re-scheduled from the file by the reopened one.
    */
   protected schedule(at: number, task: ClockTask): ScheduledTask {
-    const s = this.clock.schedule(at, () => {
+    const s = this.clock.schedule(at, async () => {
       this.scheduled.delete(s);
-      return task();
+      try {
+        await task();
+      } catch (e) {
+        // A task still running when its instance closed (a crash) dies with it.
+        if (!this.closed) throw e;
+      }
     });
     this.scheduled.add(s);
     return s;
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     for (const s of this.scheduled) s.cancel();
     this.scheduled.clear();
     this.db.close();

@@ -23,7 +23,7 @@ import type { KeyHolder } from '@mica/host-sdk/keys/key-holder';
 import { RemoteKeyHolder, keyHolderService, type KeyHolderLink } from '@mica/host-sdk/keys/remote-key-holder';
 import { VirtualClock, jstDateTime } from '@mica/host-sdk/platform/clock';
 import { SeededRng, type Rng } from '@mica/host-sdk/platform/rng';
-import type { Transport } from '@mica/host-sdk/transport/transport';
+import { TransportError, type Transport } from '@mica/host-sdk/transport/transport';
 import { openTarget, schemeOf, type OpenedTarget } from '../targets/index';
 import { TraceRecorder } from '../trace/recorder';
 import type { FaultInjector } from './faults';
@@ -146,6 +146,8 @@ export class Fixture {
   private readonly rng: Rng;
   private readonly extraViews: (() => AuditView)[] = [];
   private readonly holders = new Map<string, KeyHolder>();
+  private readonly holderFactories = new Map<string, () => KeyHolder>();
+  private readonly holderServices = new Map<string, KeyHolderLink>();
   private readonly opened: { kind: Kind; id: string }[] = [];
   private readonly openedCards: FixtureCard[] = [];
   private server: BackendServer | undefined;
@@ -153,6 +155,8 @@ export class Fixture {
   private terminalLink: HttpBackendLink | undefined;
   private started = false;
   private lastAudit: AuditReport | undefined;
+  /** Restarts per back-end id (a call in flight across one hears link-lost). */
+  private readonly restarts = new Map<string, number>();
   private trace: { readonly recorder: TraceRecorder; readonly air: boolean } | undefined;
 
   constructor(
@@ -203,10 +207,35 @@ export class Fixture {
     return this.live(() => this.world.open(kind, id));
   }
 
-  /** Registers the key holder a back-end serves at /v1/<kind>/<id>/keyholder/* (before start). */
-  serveKeyHolder(kind: Kind, id: string, holder: KeyHolder): void {
+  /**
+   * Registers the key holder a back-end serves at /v1/<kind>/<id>/keyholder/* (before start). A
+   * factory is called again when the back-end restarts (a holder built on the old instance is gone).
+   */
+  serveKeyHolder(kind: Kind, id: string, holder: KeyHolder | (() => KeyHolder)): void {
     if (this.started) throw new SetupError('serve key holders before the fixture starts');
-    this.holders.set(`${kind}/${id}`, holder);
+    const name = `${kind}/${id}`;
+    if (typeof holder === 'function') this.holderFactories.set(name, holder);
+    this.holders.set(name, typeof holder === 'function' ? holder() : holder);
+  }
+
+  /** The in-process service of a served key holder (its session table), made on first use. */
+  private holderService(name: string): KeyHolderLink {
+    let s = this.holderServices.get(name);
+    if (!s) {
+      const holder = this.holders.get(name);
+      if (!holder) throw new SetupError(`no key holder is served for ${name}`);
+      s = keyHolderService(holder);
+      this.holderServices.set(name, s);
+    }
+    return s;
+  }
+
+  /** After a restart of `name`: a new holder from its factory, with no session of the old one. */
+  private restartHolder(name: string): void {
+    const factory = this.holderFactories.get(name);
+    if (!factory) return;
+    this.holders.set(name, factory());
+    this.holderServices.delete(name);
   }
 
   /** Starts serving (over HTTP: a BackendServer on a loopback port). */
@@ -269,7 +298,7 @@ export class Fixture {
     const inner: KeyHolderLink =
       this.transport === 'http'
         ? httpKeyHolderLink(this.link('terminals'), kind, id)
-        : keyHolderService(holder);
+        : (m) => this.holderService(name)(m);
     return new RemoteKeyHolder(async (m) => {
       this.network.inspect(`${name}/keyholder/${m.op}`, m);
       const reply = await inner(m);
@@ -434,6 +463,8 @@ export class Fixture {
     const faults = this.faults;
     const fixture = this.label;
     const world = this.world;
+    const restarts = this.restarts;
+    const restartHolder = (name: string): void => this.restartHolder(name);
     const http = this.transport === 'http';
     return new Proxy(inner as object, {
       get(t, name, receiver) {
@@ -449,13 +480,26 @@ export class Fixture {
             { fixture, channel, method: name, request },
             {
               // Re-resolved: after a restart `v` belongs to the closed instance.
-              send: (r) => {
+              send: async (r) => {
                 net.inspect(`${channel}/${name}`, r);
-                return (Reflect.get(t, name, receiver) as AnyMethods[string]).call(t, r);
+                const generation = restarts.get(id) ?? 0;
+                try {
+                  return await (Reflect.get(t, name, receiver) as AnyMethods[string]).call(t, r);
+                } catch (e) {
+                  // The instance crashed (restarted) while answering: its caller hears nothing.
+                  if ((restarts.get(id) ?? 0) !== generation)
+                    throw new TransportError(
+                      'link-lost',
+                      `${channel}/${name}: ${id} restarted before answering`,
+                    );
+                  throw e;
+                }
               },
               restart: () => {
                 if (http) throw new SetupError('a restart fault needs the in-process transport');
+                restarts.set(id, (restarts.get(id) ?? 0) + 1);
                 world.restart(id);
+                restartHolder(channel);
               },
             },
           );

@@ -260,7 +260,10 @@ export class SqliteBrand extends SqliteBackend implements BrandHolderBackend {
 
   constructor(context: BackendContext) {
     super(context, MIGRATIONS, BRAND_API);
-    this.batch = new BatchScheduler(context.clock, () => this.deliver(true));
+    this.batch = new BatchScheduler(
+      { now: () => this.clock.now(), schedule: (at, task) => this.schedule(at, task) },
+      () => this.deliver(true),
+    );
     this.scheduleBatch();
   }
 

@@ -626,7 +626,7 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
 
   private scheduleCutoff(): void {
     const at = nextJstMonthDay(this.clock.now(), CUTOFF_DAY);
-    this.clock.schedule(at, async () => {
+    this.schedule(at, async () => {
       // The cycle that closes at this instant is the one of the instant just before it.
       await this.runCutoff({ cycle: cycleOf(at - 1) });
       this.scheduleCutoff();

@@ -147,7 +147,10 @@ export class SqliteIssuer extends SqliteBackend implements IssuerBackend {
 
   constructor(context: BackendContext) {
     super(context, MIGRATIONS, ISSUER_API);
-    this.batch = new BatchScheduler(context.clock, () => this.deliver(true));
+    this.batch = new BatchScheduler(
+      { now: () => this.clock.now(), schedule: (at, task) => this.schedule(at, task) },
+      () => this.deliver(true),
+    );
     this.scheduleBatch();
   }
 

@@ -124,7 +124,10 @@ export class SqliteServiceCenter extends SqliteBackend implements ServiceCenterB
 
   constructor(context: BackendContext) {
     super(context, MIGRATIONS, SERVICE_CENTER_API);
-    this.batch = new BatchScheduler(context.clock, () => this.deliver(true));
+    this.batch = new BatchScheduler(
+      { now: () => this.clock.now(), schedule: (at, task) => this.schedule(at, task) },
+      () => this.deliver(true),
+    );
     this.scheduleBatch();
   }
 

@@ -248,9 +248,8 @@ export class ValidityWorld {
       }),
     );
     const random = f.random('center-key-holder');
-    f.serveKeyHolder(
-      'emoney-center',
-      IDS.center,
+    // A factory: a restarted center (mica campaign faults) serves a holder of its reopened instance.
+    f.serveKeyHolder('emoney-center', IDS.center, () =>
       (center as SqliteEMoneyCenter).keyHolder((n) => random.bytes(n)),
     );
 
