@@ -3,14 +3,13 @@
 // checks of flows.md 2.6 this scenario demonstrates. Fig. 5 runs in the fixture "main" with the chosen
 // placement and key mode; every other check runs in a fresh fixture of its own. Expected figures are
 // Fig. 5's (flows.md 2.6), worked by hand. Not built yet, so not declared (tools/README.md): `direct`
-// (AUTHENTICATE PK), PUT TOKEN to another user's card, USER_MISMATCH by relay, partial pre-payment
-// with 805, over-payment carry, and the `invalid` reflection at 1103.
+// (AUTHENTICATE PK), PUT TOKEN to another user's card, and the `invalid` reflection at 1103.
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
 import type { Placement } from '@mica/host-sdk/bank-credit/parties';
 import { resealEnvelope, type KeyMode } from '@mica/host-sdk/bank-credit/token';
-import { jstInstant } from '@mica/host-sdk/platform/clock';
+import { jstDay, jstInstant } from '@mica/host-sdk/platform/clock';
 import { newTxId } from '@mica/host-sdk/platform/tx-id';
 import type { CheckRun, Scenario, ScenarioContext } from '../scenario';
 import { EXAMPLE, IDS, Seed000World, type Seed000Options } from './bank-credit-token/world';
@@ -37,6 +36,15 @@ const CHECKS = [
   { id: 'N4', text: 'a missing token, or one with a bad seal, still leads to an assessment' },
   { id: 'N5', text: 'an expired token is not reflected' },
   { id: 'N6', text: 'a token replayed after MARK TOKEN USED was lost gives ALREADY_USED' },
+  { id: 'N7', text: 'an envelope relayed through another user’s card gives USER_MISMATCH' },
+  {
+    id: 'P1',
+    text: 'partial pre-payment: the rest comes from the personal account; if that account is short, 805 is sent and the row becomes overdue',
+  },
+  {
+    id: 'P2',
+    text: 'over-payment is carried forward, and a carry reflection raises the next cycle’s available credit',
+  },
   {
     id: 'AP-F',
     text: 'attack: an envelope re-sealed by a second contracted bank under its own bankId; faithful: it is reflected',
@@ -286,6 +294,110 @@ export const bankCreditToken: Scenario = {
         [30_000],
         'reflections',
       );
+    });
+
+    await ctx.check('N7', async (c) => {
+      const w = await make('relay');
+      const d = await deposited(c, w, 30_000);
+      // Another user's card account at the same company; U0001's envelope comes through that card.
+      expectOk(
+        await w.credit.openCardAccount({
+          cardNo: '123456789',
+          userId: 'U0002',
+          name: 'SUZUKI HANAKO',
+          billingBankId: IDS.bank,
+          billingAccountNo: '0099999999',
+          cardExpiry: jstDay(jstInstant(2027, 12, 31)),
+          limit: EXAMPLE.limit,
+        }),
+      );
+      const r = expectOk(
+        await w.f.backend('credit', IDS.credit).authorizeWithTokens({
+          txId: newTxId(w.f.random('relay')),
+          cardId: 'card-2',
+          cardNo: '123456789',
+          amount: 1_000,
+          envelopes: [d?.envelope ?? ''],
+        }),
+      );
+      await w.f.step({
+        step: '1005',
+        from: IDS.client,
+        to: IDS.credit,
+        summary: `U0001's envelope through card 123456789 → ${r.tokens[0]?.status ?? 'none'}`,
+      });
+      c.equal([r.tokens[0]?.status, r.result], ['USER_MISMATCH', 'OK_AVAILABLE'], 'the relayed token');
+      c.equal(r.available, EXAMPLE.limit - 1_000, 'available credit of U0002 (nothing reflected)');
+      c.equal(expectOk(await w.credit.reflections({ cardNo: EXAMPLE.cardNo })), [], 'reflections of U0001');
+    });
+
+    await ctx.check('P1', async (c) => {
+      // Billed 100,000; 30,000 in the pool; the personal account holds 50,000 < the rest 70,000.
+      const w = await make('short', { personal: 50_000 });
+      await assessed(c, w, 100_000);
+      await w.f.advanceTo(jstInstant(2004, 6, 15));
+      await w.close(CYCLE);
+      await w.f.advanceBy(3_600_000);
+      await deposited(c, w, 30_000);
+      await w.f.advanceTo(jstInstant(2004, 7, 10, 9));
+      const batch = await w.deduct(CYCLE);
+      c.equal(
+        batch.rows.map((r) => [r.userId, r.fromPool, r.fromPersonal]),
+        [[EXAMPLE.userId, 30_000, 0]],
+        'the deduction row: the pool part only',
+      );
+      c.equal(batch.notices, [{ userId: EXAMPLE.userId, shortfall: 70_000 }], 'the 805 notice');
+      c.equal(
+        expectOk(await w.bank.account({ accountNo: EXAMPLE.accountNo })).balance,
+        50_000,
+        'the personal account is not debited',
+      );
+      const a = await account(w);
+      c.equal(a.liabilityBilled, 70_000, 'billed after 1103 (100,000 − 30,000)');
+      c.equal(a.overdue, 70_000, 'the row is overdue by the shortfall');
+    });
+
+    await ctx.check('P2', async (c) => {
+      // Billed 20,000; a 30,000 token; 20,000 drawn, 10,000 carried to 2004-08-10.
+      const w = await make('carry');
+      await assessed(c, w, 20_000);
+      await w.f.advanceTo(jstInstant(2004, 6, 15));
+      await w.close(CYCLE);
+      await w.f.advanceBy(3_600_000);
+      const d = await deposited(c, w, 30_000);
+      const p = await assessed(c, w, 1_000);
+      c.equal(
+        p?.tokens.map((t) => t.status),
+        ['REFLECTED'],
+        'the token',
+      );
+      await w.f.advanceTo(jstInstant(2004, 7, 10, 9));
+      const batch = await w.deduct(CYCLE);
+      c.equal(
+        batch.rows.map((r) => [
+          r.fromPool,
+          r.fromPersonal,
+          r.tokens.map((t) => [t.deposit, t.drawn, t.carried]),
+        ]),
+        [[20_000, 0, [[30_000, 20_000, 10_000]]]],
+        'the deduction row',
+      );
+      c.equal(
+        expectOk(await w.bank.poolRows({})).map((r) => [r.status, r.carried]),
+        [['carried', 10_000]],
+        'the pool row',
+      );
+      const refl = expectOk(await w.credit.reflections({ cardNo: EXAMPLE.cardNo }));
+      c.equal(
+        refl.map((r) => [r.reflectionId, r.status, r.amount]),
+        [
+          [d?.row.tokenId, 'confirmed', 30_000],
+          [`${d?.row.tokenId}#1`, 'active', 10_000],
+        ],
+        'reflections after 1103',
+      );
+      // limit 100,000 − unbilled 1,000 + carry 10,000 (without the carry: 99,000).
+      c.equal((await account(w)).available, 109_000, 'available credit in the next cycle');
     });
 
     // Both modes always (flows.md 1.6): BANK2, a second contracted bank certified by the bureau for a

@@ -81,6 +81,8 @@ export interface Seed000Options {
   readonly placement?: Placement;
   /** Opens the deposit account with this card ID instead of the card's (a relay, E_WRONG_CARD). */
   readonly accountCardId?: string;
+  /** What the personal account holds before the cycle (default EXAMPLE.personal). */
+  readonly personal?: number;
 }
 
 const money = (n: number): string => `¥${n.toLocaleString('en-US')}`;
@@ -162,7 +164,7 @@ export class Seed000World {
       await bank.depositCash({
         txId: newTxId(setup),
         accountNo: EXAMPLE.accountNo,
-        amount: EXAMPLE.personal,
+        amount: o.personal ?? EXAMPLE.personal,
       }),
     );
     expectOk(
