@@ -156,6 +156,11 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
       ctx.fail(`${scenario.name}: clean run`, scenario.name, `fails without a fault: ${failing.join(' | ')}`);
       continue;
     }
+    // The size of the scenario's fault space, for the report.
+    ctx.note(
+      `${scenario.name}: clean run`,
+      `${plan.backendCalls} back-end calls, ${plan.cardExchanges} card exchanges`,
+    );
     baselines.push({
       scenario,
       backendCalls: plan.backendCalls,
