@@ -117,6 +117,24 @@ describe('mica run: the runner', () => {
     );
   });
 
+  it('a check comparing a value that is not there records "got undefined", not a TypeError', async () => {
+    const s: Scenario = {
+      name: 'absent',
+      title: 'a missing value',
+      variants: {},
+      checks: [{ id: 'A', text: 'a value is there' }],
+      async run(ctx) {
+        await ctx.check('A', (c) => {
+          const ledger: Record<string, number> = {};
+          c.equal(ledger['clearing:bank1'], 5, 'clearing');
+          return Promise.resolve();
+        });
+      },
+    };
+    const r = await runScenario(s, { ...base, variants: {} });
+    expect(r.checks[0]!.problems).toEqual(['clearing: got undefined, expected 5']);
+  });
+
   it('an audit that does not match the step expectation fails the check', async () => {
     const s = bankScenario();
     const inner = s.run.bind(s);

@@ -151,8 +151,9 @@ export async function runScenario(
           if (!ok) run.problems.push(text);
         },
         equal(actual, expected, what) {
-          const a = canonicalJson(actual);
-          const e = canonicalJson(expected);
+          // undefined (a value that is not there) is reported as such, not as canonical JSON's TypeError.
+          const a = actual === undefined ? 'undefined' : canonicalJson(actual);
+          const e = expected === undefined ? 'undefined' : canonicalJson(expected);
           if (a !== e) run.problems.push(`${what}: got ${a}, expected ${e}`);
         },
       };
