@@ -312,9 +312,7 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
     const state = this.setting('state');
     if (state === 'loading') this.schedule(Number(this.setting('readyAt')), () => this.load());
     if (state === 'ready')
-      this.schedule(Number(this.setting('loadedAt')) + this.config().refreshIntervalMs, () =>
-        this.load(),
-      );
+      this.schedule(Number(this.setting('loadedAt')) + this.config().refreshIntervalMs, () => this.load());
     for (const c of this.db
       .prepare(
         "SELECT connectionId, pendingQuery, pendingAt FROM connections WHERE pendingQuery IS NOT NULL AND state <> 'closed' ORDER BY pendingAt, connectionId",
