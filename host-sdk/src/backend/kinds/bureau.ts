@@ -13,7 +13,7 @@ import {
 } from '../../bureau/certificate';
 import { refuse, type Outcome } from '../outcome';
 import { hex, int, object, oneOf, optional, str, type Infer } from '../schema';
-import { SqliteBackend, type Backend, type BackendContext } from '../backend';
+import { SqliteBackend, type Backend, type BackendContext, type PeerDirectory } from '../backend';
 
 const roles = Object.keys(CERT_ROLES) as [CertRole, ...CertRole[]];
 const subjectId = str({ max: 24, pattern: /^[\w.-]+$/, describe: 'a subject id of 1-24 characters' });
@@ -172,4 +172,28 @@ export class SqliteBureau extends SqliteBackend implements BureauBackend {
       notAfter: c.notAfter,
     };
   }
+}
+
+/**
+ * A party's Ed25519 signing key certified by the bureau `bureauId`: the bureau's root and the party's
+ * certificate (the setUp of the store and the settlement server).
+ */
+export async function certifyWithBureau(
+  peers: PeerDirectory,
+  bureauId: string,
+  subjectId: string,
+  role: BureauRequest<'issue'>['role'],
+  signingKey: Uint8Array,
+): Promise<Outcome<{ readonly root: string; readonly certificate: string }>> {
+  const bureau = peers.peer('bureau', bureauId);
+  const root = await bureau.root({});
+  if (!root.ok) return root;
+  const cert = await bureau.issue({
+    subjectId,
+    role,
+    keyType: 'ed25519',
+    publicKey: bytesToHex(ed25519.getPublicKey(signingKey)),
+  });
+  if (!cert.ok) return cert;
+  return { ok: true, result: { root: root.result.certificate, certificate: cert.result.certificate } };
 }

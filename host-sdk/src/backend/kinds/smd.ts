@@ -6,7 +6,7 @@
 // and SIG5. Money: the card value is liab:float:<smdId>; a completed purchase books float →
 // clearing:<merchant> (the ACN is the in-flight item until the store books it), a top-up books
 // clearing:<credit> → float (the capture is in flight until the credit back-end books it).
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { certifyWithBureau } from './bureau';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SETTLEMENT } from '@mica/apdu-specs/apdu/emoney-settlement';
 import { logRecord } from '@mica/apdu-specs/eeprom-records';
@@ -284,15 +284,7 @@ export class SqliteSmd extends SqliteBackend implements SettlementBackend {
     if (hexToBytes(r.master).length !== suite.keyLength)
       return refused('E_BAD_STATE', '—', `master must be ${suite.keyLength} bytes for ${suite.name}`);
     const key = this.rng.bytes(32);
-    const bureau = this.peers.peer('bureau', r.bureauId);
-    const root = await bureau.root({});
-    if (!root.ok) return root;
-    const cert = await bureau.issue({
-      subjectId: this.id,
-      role: 'smd',
-      keyType: 'ed25519',
-      publicKey: bytesToHex(ed25519.getPublicKey(key)),
-    });
+    const cert = await certifyWithBureau(this.peers, r.bureauId, this.id, 'smd', key);
     if (!cert.ok) return cert;
     return this.run('setUp', { ...r, master: '*' }, () => {
       this.secrets.put(SIGNING_KEY, key);
@@ -303,7 +295,7 @@ export class SqliteSmd extends SqliteBackend implements SettlementBackend {
         systemCode: String(r.systemCode),
         areaCode: String(r.areaCode),
         maxBalance: String(r.maxBalance),
-        root: root.result.certificate,
+        root: cert.result.root,
         certificate: cert.result.certificate,
       }))
         this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(k, v);

@@ -5,7 +5,7 @@
 // receipt signed with SIG4, sent to the client and/or the SMD by the receipt route; the download
 // unlocks only once the client confirms the verified receipt. A mall issues order numbers and signs
 // SIG1 for its member stores (it is then the merchant of record).
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { certifyWithBureau } from './bureau';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { canonicalJson } from '../canonical-json';
 import { post } from '../ledger';
@@ -155,15 +155,7 @@ export class SqliteStore extends SqliteBackend implements StoreBackend {
   async setUp(request: StoreRequest<'setUp'>): Promise<Outcome<{ readonly certificate: string }>> {
     const r = this.checked<StoreRequest<'setUp'>>('setUp', request);
     const key = this.rng.bytes(32);
-    const bureau = this.peers.peer('bureau', r.bureauId);
-    const root = await bureau.root({});
-    if (!root.ok) return root;
-    const cert = await bureau.issue({
-      subjectId: this.id,
-      role: 'store',
-      keyType: 'ed25519',
-      publicKey: bytesToHex(ed25519.getPublicKey(key)),
-    });
+    const cert = await certifyWithBureau(this.peers, r.bureauId, this.id, 'store', key);
     if (!cert.ok) return cert;
     return this.run('setUp', r, () => {
       if (this.setting('certificate')) refuse('E_BAD_STATE', '—', `store ${this.id} is already set up`);
@@ -173,7 +165,7 @@ export class SqliteStore extends SqliteBackend implements StoreBackend {
         orderPrefix: r.orderPrefix,
         mall: r.mall ?? 'no',
         serial: '0',
-        root: root.result.certificate,
+        root: cert.result.root,
         certificate: cert.result.certificate,
       }))
         this.db.prepare('INSERT INTO settings (name, value) VALUES (?, ?)').run(k, v);
