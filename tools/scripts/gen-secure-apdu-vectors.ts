@@ -5,16 +5,11 @@
 // key pair (Ed25519 / X25519 / ECIES by node:crypto) and the bank-to-credit share and transfer.
 // Expected answers follow apdu-specs/REFERENCE.md and flows.md 1.4 (log record), read by hand.
 // Run: node --import tsx tools/scripts/gen-secure-apdu-vectors.ts > test-vectors/apdu-transcript-secure.json
-import {
-  createCipheriv,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  hkdfSync,
-  sign as cryptoSign,
-  type KeyObject,
-} from 'node:crypto';
+// Over 600 lines on purpose: one generator of one data file, each vector a self-contained builder that
+// reads top to bottom like the transcript it writes; the crypto it relies on is in tools/src/independent.
+import { sign as cryptoSign } from 'node:crypto';
 import * as R from '../src/independent/ref-crypto';
+import { eciesSeal, edKey, rawPublic, xKey } from '../src/independent/ref-keys';
 import { apdu, RefApduSession } from '../src/independent/ref-sm';
 
 const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -425,40 +420,6 @@ function creditVector(): unknown {
     cardRandom: [h(rndB)],
     exchanges: t.ex,
   };
-}
-
-/** DER prefixes of PKCS #8 private keys for a raw 32-byte Ed25519 seed and X25519 scalar (RFC 8410). */
-const ED25519_PKCS8 = x('302e020100300506032b657004220420');
-const X25519_PKCS8 = x('302e020100300506032b656e04220420');
-const edKey = (seed: Buffer): KeyObject =>
-  createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
-const xKey = (scalar: Buffer): KeyObject =>
-  createPrivateKey({ key: Buffer.concat([X25519_PKCS8, scalar]), format: 'der', type: 'pkcs8' });
-const rawPublic = (k: KeyObject): Buffer =>
-  createPublicKey(k).export({ format: 'der', type: 'spki' }).subarray(-32) as Buffer;
-
-/** flows.md 1.5 ECIES: ephemeral X25519, HKDF-SHA256 (salt ephPub ‖ recipientPub, info mica-ecies-v1 ‖ context), AES-256-GCM. */
-function eciesSeal(recipient: Buffer, ephScalar: Buffer, context: Buffer, plaintext: Buffer): Buffer {
-  const eph = xKey(ephScalar);
-  const ephPub = rawPublic(eph);
-  const recipientKey = createPublicKey({
-    key: Buffer.concat([x('302a300506032b656e032100'), recipient]),
-    format: 'der',
-    type: 'spki',
-  });
-  const shared = diffieHellman({ privateKey: eph, publicKey: recipientKey });
-  const okm = Buffer.from(
-    hkdfSync(
-      'sha256',
-      shared,
-      Buffer.concat([ephPub, recipient]),
-      Buffer.concat([Buffer.from('mica-ecies-v1'), context]),
-      44,
-    ),
-  );
-  const c = createCipheriv('aes-256-gcm', okm.subarray(0, 32), okm.subarray(32, 44));
-  const ct = Buffer.concat([c.update(plaintext), c.final()]);
-  return Buffer.concat([ephPub, ct, c.getAuthTag()]);
 }
 
 function creditKeyPairVector(): unknown {
