@@ -23,6 +23,11 @@ export interface Applet {
   deselect(ctx: AppletContext): void;
 }
 
+/** The FCI every applet answers to SELECT: 6F ‖ len ‖ 84 ‖ len ‖ AID. */
+export function fciOf(aid: Uint8Array): Uint8Array {
+  return Uint8Array.of(0x6f, 2 + aid.length, 0x84, aid.length, ...aid);
+}
+
 export function ok(data: Uint8Array = new Uint8Array(0)): ApduResponse {
   return { data, sw: 0x9000 };
 }

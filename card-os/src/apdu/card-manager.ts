@@ -10,7 +10,7 @@ import { SF2 } from '@mica/apdu-specs/status-flags';
 import { appletRegistry, deleteApplet, grantShare, registerApplet } from '../fs/applet-registry';
 import { FsError } from '../fs/fs-error';
 import type { FileSystem } from '../fs/fs';
-import { ok, type Applet, type ApduResponse, type AppletContext } from './applet';
+import { fciOf, ok, type Applet, type ApduResponse, type AppletContext } from './applet';
 import { AuthenticateService, type ApduSession } from './authenticate';
 import { IsoError } from './iso-error';
 
@@ -37,7 +37,7 @@ export class CardManager implements Applet {
 
   select(ctx: AppletContext): Uint8Array {
     this.auth.end(ctx);
-    return Uint8Array.of(0x6f, 2 + this.aid.length, 0x84, this.aid.length, ...this.aid);
+    return fciOf(this.aid);
   }
 
   deselect(ctx: AppletContext): void {

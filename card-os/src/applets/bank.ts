@@ -22,7 +22,8 @@ import { appletRegistry, shareGrants, type AppletEntry } from '../fs/applet-regi
 import { BlockTx } from '../fs/block-tx';
 import type { FileSystem } from '../fs/fs';
 import type { ServiceNode } from '../fs/nodes';
-import { fciOf, storeCommand } from './token-commands';
+import { storeCommand } from './token-commands';
+import { fciOf } from '../apdu/applet';
 import {
   clearWrites,
   placeToken,

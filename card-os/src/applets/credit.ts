@@ -25,7 +25,8 @@ import type { AppletFactory } from '../apdu/runtime';
 import { readNodeKey } from '../auth/node-keys';
 import type { CardContext } from '../dispatch/context';
 import { appletRegistry } from '../fs/applet-registry';
-import { fciOf, storeCommand } from './token-commands';
+import { storeCommand } from './token-commands';
+import { fciOf } from '../apdu/applet';
 import { decrypt, generateKeyPair, sign } from './credit-keys';
 import {
   findToken,

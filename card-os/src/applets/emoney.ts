@@ -5,9 +5,9 @@ import { isSecureMessaging } from '@mica/apdu-specs/apdu/command-apdu';
 import type { PlainCommand } from '@mica/apdu-specs/apdu/secure-messaging';
 import { SW } from '@mica/apdu-specs/apdu/status-words';
 import type { PurseBlock } from '@mica/apdu-specs/eeprom-records';
-import { ok, type ApduResponse, type Applet, type AppletContext } from '../apdu/applet';
-import type { AppletScope } from '../apdu/applet-scope';
-import { AuthenticateService, type ApduSession } from '../apdu/authenticate';
+import { ok, type ApduResponse, type AppletContext } from '../apdu/applet';
+import type { ApduSession } from '../apdu/authenticate';
+import { AreaApplet } from '../apdu/area-applet';
 import { IsoError } from '../apdu/iso-error';
 import type { AppletFactory } from '../apdu/runtime';
 import type { AppletEntry } from '../fs/applet-registry';
@@ -20,11 +20,6 @@ import {
   type PurseConfig,
   type PurseTarget,
 } from './purse-ops';
-
-/** The FCI of an applet: 6F ‖ len ‖ 84 ‖ len ‖ AID. */
-export function fciOf(aid: Uint8Array): Uint8Array {
-  return Uint8Array.of(0x6f, 2 + aid.length, 0x84, aid.length, ...aid);
-}
 
 function balanceAnswer(p: PurseBlock): Uint8Array {
   const b = p.balance;
@@ -52,27 +47,12 @@ const u32 = (d: Uint8Array, i: number): number =>
   ((d[i]! << 24) | (d[i + 1]! << 16) | (d[i + 2]! << 8) | d[i + 3]!) >>> 0;
 const u16 = (d: Uint8Array, i: number): number => (d[i]! << 8) | d[i + 1]!;
 
-export class EmoneyApplet implements Applet {
-  readonly aid: Uint8Array;
-  private readonly scope: AppletScope;
-  private readonly auth: AuthenticateService;
-
+export class EmoneyApplet extends AreaApplet {
   constructor(
     entry: AppletEntry,
     private readonly config: PurseConfig = {},
   ) {
-    this.aid = entry.aid.slice();
-    this.scope = { system: entry.system, area: entry.area };
-    this.auth = new AuthenticateService(() => this.scope);
-  }
-
-  select(ctx: AppletContext): Uint8Array {
-    this.auth.end(ctx);
-    return fciOf(this.aid);
-  }
-
-  deselect(ctx: AppletContext): void {
-    this.auth.end(ctx);
+    super(entry);
   }
 
   process(apdu: CommandApdu, ctx: AppletContext): ApduResponse {

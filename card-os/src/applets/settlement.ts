@@ -13,15 +13,15 @@ import { SW } from '@mica/apdu-specs/apdu/status-words';
 import { createBlockCipher, type BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
 import { suiteByCode } from '@mica/apdu-specs/secure/suite';
 import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
-import { ok, type ApduResponse, type Applet, type AppletContext } from '../apdu/applet';
-import { resolveScope, scopedNode, type AppletScope } from '../apdu/applet-scope';
-import { AuthenticateService, type ApduSession } from '../apdu/authenticate';
+import { ok, type ApduResponse, type AppletContext } from '../apdu/applet';
+import { resolveScope, scopedNode } from '../apdu/applet-scope';
+import type { ApduSession } from '../apdu/authenticate';
+import { AreaApplet } from '../apdu/area-applet';
 import { IsoError } from '../apdu/iso-error';
 import type { AppletFactory } from '../apdu/runtime';
 import { readNodeKey } from '../auth/node-keys';
 import type { AppletEntry } from '../fs/applet-registry';
 import type { ServiceNode } from '../fs/nodes';
-import { fciOf } from './emoney';
 import {
   applyValueChange,
   purseTarget,
@@ -54,27 +54,12 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-export class SettlementApplet implements Applet {
-  readonly aid: Uint8Array;
-  private readonly scope: AppletScope;
-  private readonly auth: AuthenticateService;
-
+export class SettlementApplet extends AreaApplet {
   constructor(
     entry: AppletEntry,
     private readonly config: SettlementConfig = {},
   ) {
-    this.aid = entry.aid.slice();
-    this.scope = { system: entry.system, area: entry.area };
-    this.auth = new AuthenticateService(() => this.scope);
-  }
-
-  select(ctx: AppletContext): Uint8Array {
-    this.auth.end(ctx);
-    return fciOf(this.aid);
-  }
-
-  deselect(ctx: AppletContext): void {
-    this.auth.end(ctx);
+    super(entry);
   }
 
   process(apdu: CommandApdu, ctx: AppletContext): ApduResponse {

@@ -15,11 +15,6 @@ import {
   type UsedMarks,
 } from './token-store';
 
-/** The FCI both applets answer to SELECT: 6F L 84 n AID. */
-export function fciOf(aid: Uint8Array): Uint8Array {
-  return Uint8Array.of(0x6f, 2 + aid.length, 0x84, aid.length, ...aid);
-}
-
 /**
  * The commands of a token store that run under SM (bank, and the credit applet's own store); `used`
  * names tokens marked used elsewhere (the credit applet's marks, when granted to the bank area).
