@@ -26,6 +26,7 @@ import { SeededRng, type Rng } from '@mica/host-sdk/platform/rng';
 import { TransportError, type Transport } from '@mica/host-sdk/transport/transport';
 import { openTarget, schemeOf, type OpenedTarget } from '../targets/index';
 import { TraceRecorder } from '../trace/recorder';
+import { tapped, type CardTap } from './card-tap';
 import type { FaultInjector } from './faults';
 import type { BackendTransport } from './scenario';
 
@@ -170,6 +171,8 @@ export class Fixture {
     options: FixtureOptions = {},
     /** Back-end faults (`mica campaign faults`): every monitored call and card exchange passes it. */
     private readonly faults?: FaultInjector,
+    /** Sees every card opening and exchange (the tearing campaign's flow recorder); none by default. */
+    private readonly cardTap?: CardTap,
   ) {
     this.mode = options.mode ?? mode;
     this.clock = new VirtualClock(options.start ?? DEFAULT_START);
@@ -381,18 +384,31 @@ export class Fixture {
     // rf: targets trace their frames as on air; others are traced per exchange on the virtual clock.
     const air = schemeOf(target).scheme === 'rf';
     const recorder = this.recorder(air);
+    const tap = this.cardTap;
+    const at = { fixture: this.label, card: name };
     const open = async (): Promise<OpenedTarget> => {
+      let opened: OpenedTarget;
       try {
-        return await openTarget(target, {
+        opened = await openTarget(target, {
           random: new SeededRandom(seed),
           ...(recorder && air ? { onWire: recorder.onWire } : {}),
         });
       } catch (e) {
         throw new SetupError(`cannot open card target ${target}: ${(e as Error).message}`);
       }
+      tap?.opened(at, target, seed);
+      return opened;
     };
     let current = await open();
     const faults = this.faults;
+    const felica = (frame: Uint8Array): Promise<Uint8Array | null> =>
+      tap
+        ? tapped(tap, at, 'felica', frame, () => current.transport.felica(frame))
+        : current.transport.felica(frame);
+    const apdu = (command: Uint8Array): Promise<Uint8Array> =>
+      tap
+        ? tapped(tap, at, 'apdu', command, () => current.transport.apdu(command))
+        : current.transport.apdu(command);
     const removal = {
       async removeAndReturn() {
         await current.close();
@@ -402,13 +418,9 @@ export class Fixture {
     const direct: Transport = {
       description: target,
       felica: (frame) =>
-        faults
-          ? faults.cardExchange(this.label, name, () => current.transport.felica(frame), removal)
-          : current.transport.felica(frame),
+        faults ? faults.cardExchange(this.label, name, () => felica(frame), removal) : felica(frame),
       apdu: (command) =>
-        faults
-          ? faults.cardExchange(this.label, name, () => current.transport.apdu(command), removal)
-          : current.transport.apdu(command),
+        faults ? faults.cardExchange(this.label, name, () => apdu(command), removal) : apdu(command),
       close: () => current.close(),
     };
     const transport = recorder && !air ? recorder.wrap(direct) : direct;

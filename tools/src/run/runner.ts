@@ -137,6 +137,7 @@ export async function runScenario(
         label === MAIN_FIXTURE ? { card: options.card, rf: options.rf, pcap: options.pcap } : {},
         fo,
         options.faults,
+        options.cardTap,
       );
       fixtures.set(label, f);
       return f;

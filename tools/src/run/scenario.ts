@@ -2,6 +2,7 @@
 // its `--variant` axes, the acceptance checks it must report (flows.md §n.4), and a `run` that drives
 // fixtures (worlds of back-ends, cards, terminals) through its steps and reports every check.
 import type { Mode } from '@mica/host-sdk/backend/backend';
+import type { CardTap } from './card-tap';
 import type { FaultInjector } from './faults';
 import type { Fixture, FixtureOptions } from './fixture';
 
@@ -24,6 +25,8 @@ export interface RunOptions {
   readonly pcap?: string;
   /** Back-end faults injected at every fixture's seam (`mica campaign faults`); none by default. */
   readonly faults?: FaultInjector;
+  /** Sees every card opening and exchange of every fixture (the tearing campaign's flow recorder). */
+  readonly cardTap?: CardTap;
 }
 
 export interface CheckSpec {
