@@ -1,5 +1,5 @@
 // The 3-pass mutual-authentication core of security.md §4 (card and reader sides), session keys and SM keys.
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hash } from 'node:crypto';
 import { BLOCK_CIPHER_ALGS, type BlockCipher, type BlockCipherAlg } from './block-cipher';
 import { assertBytes, constantTimeEqual } from './compare';
 import { cbcDecrypt, cbcEncrypt } from './modes';
@@ -200,8 +200,10 @@ export function deriveSmKeys(ks: Uint8Array, keyLength: number): { ksEnc: Uint8A
     const input = new Uint8Array(ks.length + 4);
     input.set(ks);
     input[ks.length + 3] = counter;
-    const digest = sha256(input);
-    const key = digest.slice(0, keyLength);
+    // node:crypto's one-shot hash: about half the time of a JS SHA-256 on these 20-28 byte inputs.
+    const digest = hash('sha256', input, 'buffer');
+    const key = new Uint8Array(keyLength);
+    key.set(digest.subarray(0, keyLength));
     input.fill(0);
     digest.fill(0);
     return key;
