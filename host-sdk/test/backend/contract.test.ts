@@ -12,6 +12,7 @@ import {
   HttpEMoneyClient,
 } from '@mica/host-sdk/backend/http/client';
 import { bankContract, creditContract, emoneyContract, START, type Harness } from './contract';
+import { pkmaContract } from './contract-pkma';
 
 const TOKEN = 'a1'.repeat(32);
 
@@ -80,4 +81,5 @@ for (const [name, make] of [
   bankContract(name, make);
   creditContract(name, make);
   emoneyContract(name, make);
+  pkmaContract(name, make);
 }

@@ -158,6 +158,12 @@ export class HttpBankClient extends HttpKindClient implements BankBackend {
     this.call<ResultOf<BankBackend['receiveStatement']>>('receiveStatement', r);
   runDeduction = (r: BankRequest<'runDeduction'>) =>
     this.call<ResultOf<BankBackend['runDeduction']>>('runDeduction', r);
+  pkmaKey = (r: BankRequest<'pkmaKey'>) => this.call<ResultOf<BankBackend['pkmaKey']>>('pkmaKey', r);
+  exchangePkma = (r: BankRequest<'exchangePkma'>) =>
+    this.call<ResultOf<BankBackend['exchangePkma']>>('exchangePkma', r);
+  pkmaIdentity = (r: BankRequest<'pkmaIdentity'>) =>
+    this.call<ResultOf<BankBackend['pkmaIdentity']>>('pkmaIdentity', r);
+  pkmaSign = (r: BankRequest<'pkmaSign'>) => this.call<ResultOf<BankBackend['pkmaSign']>>('pkmaSign', r);
 }
 
 type ResultOf<F> = F extends (...a: never[]) => Promise<Outcome<infer T>> ? T : never;
@@ -198,6 +204,14 @@ export class HttpCreditClient extends HttpKindClient implements CreditBackend {
     this.call<ResultOf<CreditBackend['closeCycle']>>('closeCycle', r);
   receiveDeduction = (r: CreditRequest<'receiveDeduction'>) =>
     this.call<ResultOf<CreditBackend['receiveDeduction']>>('receiveDeduction', r);
+  exceptions = (r: CreditRequest<'exceptions'>) =>
+    this.call<ResultOf<CreditBackend['exceptions']>>('exceptions', r);
+  pkmaAnchor = (r: CreditRequest<'pkmaAnchor'>) =>
+    this.call<ResultOf<CreditBackend['pkmaAnchor']>>('pkmaAnchor', r);
+  certifyCard = (r: CreditRequest<'certifyCard'>) =>
+    this.call<ResultOf<CreditBackend['certifyCard']>>('certifyCard', r);
+  certifyBank = (r: CreditRequest<'certifyBank'>) =>
+    this.call<ResultOf<CreditBackend['certifyBank']>>('certifyBank', r);
 }
 
 export class HttpEMoneyClient extends HttpKindClient implements EMoneyBackend {

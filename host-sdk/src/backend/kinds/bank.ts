@@ -13,6 +13,7 @@ import { balanceOf, post } from '../ledger';
 import { accepted, refuse, type Outcome } from '../outcome';
 import { amount, hex, int, list, object, oneOf, optional, str, txId, type Infer } from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
+import { bankPkmaKey, checkBankCertificate, pkmaSign } from './pkma';
 
 const accountNo = str({
   max: 32,
@@ -91,6 +92,20 @@ export const BANK_API = {
   }),
   /** 802-805, 212: the deduction-day batch of one credit company and cycle. */
   runDeduction: object({ creditCoId: shortId, cycleId }),
+  // ---- `direct` (flows.md 2.2, 2.5 AUTHENTICATE PK; backend/kinds/pkma.ts)
+  /** The bank's PK-MA Ed25519 key of a contract (created once); answers its public key. */
+  pkmaKey: object({ creditCoId: shortId }),
+  /** 1501: stores credit's certification key and the bank certificate it issued (checked first). */
+  exchangePkma: object({
+    creditCoId: shortId,
+    issuerId: str({ max: 24 }),
+    certificationKey: hex(32),
+    certificate: hex(155),
+  }),
+  /** What the ATM needs for AUTHENTICATE PK: the bank certificate and the trust anchor. */
+  pkmaIdentity: object({ creditCoId: shortId }),
+  /** AUTHENTICATE PK step 3: signs a "mica-pkma-bank" message only (the key never leaves). */
+  pkmaSign: object({ creditCoId: shortId, message: hex() }),
 } as const;
 
 export type BankRequest<M extends keyof typeof BANK_API> = Infer<(typeof BANK_API)[M]>;
@@ -124,6 +139,20 @@ export interface BankBackend extends Backend {
   poolRows(r: BankRequest<'poolRows'>): Promise<Outcome<readonly PoolRow[]>>;
   receiveStatement(r: BankRequest<'receiveStatement'>): Promise<Outcome<{ readonly rows: number }>>;
   runDeduction(r: BankRequest<'runDeduction'>): Promise<Outcome<DeductionBatch>>;
+  pkmaKey(r: BankRequest<'pkmaKey'>): Promise<Outcome<{ readonly publicKey: string }>>;
+  exchangePkma(r: BankRequest<'exchangePkma'>): Promise<Outcome<PkmaIdentity>>;
+  pkmaIdentity(r: BankRequest<'pkmaIdentity'>): Promise<Outcome<PkmaIdentity>>;
+  pkmaSign(r: BankRequest<'pkmaSign'>): Promise<Outcome<{ readonly signature: string }>>;
+}
+
+/** The contract's `direct` data (flows.md 2.1 contracts): credit's anchor and the bank certificate. */
+export interface PkmaIdentity {
+  readonly creditCoId: string;
+  /** The bank certificate credit issued (hex, 155 bytes). */
+  readonly certificate: string;
+  /** The credit-AP certification key: the anchor's issuerId and Ed25519 public key (hex). */
+  readonly issuerId: string;
+  readonly certificationKey: string;
 }
 
 export interface ContractView {
@@ -210,6 +239,10 @@ const MIGRATIONS = [
      UNIQUE (creditCoId, cycleId));
    CREATE TABLE notices_out (creditCoId TEXT NOT NULL, cycleId TEXT NOT NULL, userId TEXT NOT NULL,
      shortfall INTEGER NOT NULL, PRIMARY KEY (creditCoId, cycleId, userId));`,
+  // seed 000 `direct` (flows.md 2.1 contracts: credit-AP certification key and bank certificate, Fig. 15)
+  `ALTER TABLE contracts ADD COLUMN pkmaIssuerId TEXT;
+   ALTER TABLE contracts ADD COLUMN pkmaCertificationKey BLOB;
+   ALTER TABLE contracts ADD COLUMN pkmaCertificate BLOB;`,
 ];
 
 const POOL_SELECT =
@@ -769,6 +802,74 @@ export class SqliteBank extends SqliteBackend implements BankBackend {
       this.db.prepare('UPDATE transfers_out SET delivered = 1 WHERE txId = ?').run(batch.txId);
     })();
     return accepted({ ...batch, delivered: true });
+  }
+
+  // ---- `direct` (flows.md 2.5; the checks are in pkma.ts) ----
+
+  pkmaKey(request: BankRequest<'pkmaKey'>): Promise<Outcome<{ readonly publicKey: string }>> {
+    const r = this.checked<BankRequest<'pkmaKey'>>('pkmaKey', request);
+    return Promise.resolve(
+      this.run('pkmaKey', r, () => {
+        this.contract(r.creditCoId, '1501');
+        return { publicKey: bankPkmaKey(this.pkmaKeys, r.creditCoId) };
+      }),
+    );
+  }
+
+  exchangePkma(request: BankRequest<'exchangePkma'>): Promise<Outcome<PkmaIdentity>> {
+    const r = this.checked<BankRequest<'exchangePkma'>>('exchangePkma', request);
+    return Promise.resolve(
+      this.run('exchangePkma', r, () => {
+        this.contract(r.creditCoId, '1501');
+        const cert = checkBankCertificate(this.pkmaKeys, this.clock, this.id, r);
+        this.db
+          .prepare(
+            'UPDATE contracts SET pkmaIssuerId = ?, pkmaCertificationKey = ?, pkmaCertificate = ? WHERE creditCoId = ?',
+          )
+          .run(r.issuerId, hexToBytes(r.certificationKey), cert, r.creditCoId);
+        return this.pkma(r.creditCoId);
+      }),
+    );
+  }
+
+  pkmaIdentity(request: BankRequest<'pkmaIdentity'>): Promise<Outcome<PkmaIdentity>> {
+    const r = this.checked<BankRequest<'pkmaIdentity'>>('pkmaIdentity', request);
+    return Promise.resolve(this.run('pkmaIdentity', r, () => this.pkma(r.creditCoId)));
+  }
+
+  pkmaSign(request: BankRequest<'pkmaSign'>): Promise<Outcome<{ readonly signature: string }>> {
+    const r = this.checked<BankRequest<'pkmaSign'>>('pkmaSign', request);
+    return Promise.resolve(
+      this.run('pkmaSign', r, () => {
+        this.pkma(r.creditCoId);
+        return { signature: pkmaSign(this.pkmaKeys, r.creditCoId, r.message) };
+      }),
+    );
+  }
+
+  private get pkmaKeys() {
+    return { secrets: this.secrets, rng: this.rng };
+  }
+
+  private pkma(creditCoId: string): PkmaIdentity {
+    this.contract(creditCoId, '1501');
+    const c = this.db
+      .prepare(
+        'SELECT pkmaIssuerId, pkmaCertificationKey, pkmaCertificate FROM contracts WHERE creditCoId = ?',
+      )
+      .get(creditCoId) as {
+      pkmaIssuerId: string | null;
+      pkmaCertificationKey: Uint8Array | null;
+      pkmaCertificate: Uint8Array | null;
+    };
+    if (c.pkmaIssuerId === null || !c.pkmaCertificationKey || !c.pkmaCertificate)
+      refuse('E_NO_KEYS', '1501', `no bank certificate from ${creditCoId} (direct): call exchangePkma first`);
+    return {
+      creditCoId,
+      certificate: bytesToHex(c.pkmaCertificate),
+      issuerId: c.pkmaIssuerId,
+      certificationKey: bytesToHex(c.pkmaCertificationKey),
+    };
   }
 
   private contract(creditCoId: string, step: string): void {

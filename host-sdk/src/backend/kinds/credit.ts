@@ -25,6 +25,7 @@ import { jstDay } from '../../platform/clock';
 import { list } from '../schema';
 import type { BankRequest, DeductionDetail } from './bank';
 import type { EMoneyRequest } from './emoney';
+import { certifyBank, certifyCard, creditAnchor, type PkmaAnchor } from './pkma';
 import {
   authorizeCardNotPresent,
   captureCardNotPresent,
@@ -139,6 +140,15 @@ export const CREDIT_API = {
     ),
     notices: list(object({ userId: str({ max: 16 }), shortfall: int(0, 0xffffffff) })),
   }),
+  /** 1103's exception rows (reflections made invalid), oldest first. */
+  exceptions: object({ cycleId: optional(str({ min: 7, max: 7, pattern: /^\d{4}-\d{2}$/ })) }),
+  // ---- `direct` (flows.md 2.2, 2.5 AUTHENTICATE PK; backend/kinds/pkma.ts)
+  /** The card trust anchor: issuerId and the PK-MA certification key (created once). */
+  pkmaAnchor: object({}),
+  /** Personalisation: the credit-AP certificate of a card's Ed25519 key (subject = IDm, 16 hex). */
+  certifyCard: object({ cardId: hex(8), publicKey: hex(32) }),
+  /** 1501: the bank certificate (role bank) for a contracted bank's PK-MA key, with the anchor. */
+  certifyBank: object({ bankId: str({ max: 24, pattern: /^[\w.-]+$/ }), publicKey: hex(32) }),
 } as const;
 
 export type CreditRequest<M extends keyof typeof CREDIT_API> = Infer<(typeof CREDIT_API)[M]>;
@@ -200,6 +210,19 @@ export interface CreditBackend extends Backend {
   reflections(r: CreditRequest<'reflections'>): Promise<Outcome<readonly Reflection[]>>;
   closeCycle(r: CreditRequest<'closeCycle'>): Promise<Outcome<readonly StatementRow[]>>;
   receiveDeduction(r: CreditRequest<'receiveDeduction'>): Promise<Outcome<Reconciliation>>;
+  exceptions(r: CreditRequest<'exceptions'>): Promise<Outcome<readonly ExceptionRow[]>>;
+  pkmaAnchor(r: CreditRequest<'pkmaAnchor'>): Promise<Outcome<PkmaAnchor>>;
+  certifyCard(r: CreditRequest<'certifyCard'>): Promise<Outcome<{ readonly certificate: string }>>;
+  certifyBank(
+    r: CreditRequest<'certifyBank'>,
+  ): Promise<Outcome<PkmaAnchor & { readonly certificate: string }>>;
+}
+
+/** One row of 1103's exceptions [1103]: a reflection the bank's batch did not confirm. */
+export interface ExceptionRow {
+  readonly cycleId: string;
+  readonly reflectionId: string;
+  readonly reason: string;
 }
 
 export type TokenStatus =
@@ -1051,6 +1074,49 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
         r.txId,
       ),
     );
+  }
+
+  exceptions(request: CreditRequest<'exceptions'>): Promise<Outcome<readonly ExceptionRow[]>> {
+    const r = this.checked<CreditRequest<'exceptions'>>('exceptions', request);
+    const sql = 'SELECT cycleId, reflectionId, reason FROM exceptions';
+    return Promise.resolve(
+      this.run('exceptions', r, () =>
+        r.cycleId === undefined
+          ? (this.db.prepare(`${sql} ORDER BY seq`).all() as ExceptionRow[])
+          : (this.db.prepare(`${sql} WHERE cycleId = ? ORDER BY seq`).all(r.cycleId) as ExceptionRow[]),
+      ),
+    );
+  }
+
+  // ---- `direct` (flows.md 2.5; the certificates are made in pkma.ts) ----
+
+  pkmaAnchor(request: CreditRequest<'pkmaAnchor'>): Promise<Outcome<PkmaAnchor>> {
+    const r = this.checked<CreditRequest<'pkmaAnchor'>>('pkmaAnchor', request);
+    return Promise.resolve(this.run('pkmaAnchor', r, () => creditAnchor(this.pkmaKeys, this.id)));
+  }
+
+  certifyCard(request: CreditRequest<'certifyCard'>): Promise<Outcome<{ readonly certificate: string }>> {
+    const r = this.checked<CreditRequest<'certifyCard'>>('certifyCard', request);
+    return Promise.resolve(
+      this.run('certifyCard', r, () => ({
+        certificate: certifyCard(this.pkmaKeys, this.clock, this.id, r.cardId, r.publicKey),
+      })),
+    );
+  }
+
+  certifyBank(
+    request: CreditRequest<'certifyBank'>,
+  ): Promise<Outcome<PkmaAnchor & { readonly certificate: string }>> {
+    const r = this.checked<CreditRequest<'certifyBank'>>('certifyBank', request);
+    return Promise.resolve(
+      this.run('certifyBank', r, () =>
+        certifyBank(this.pkmaKeys, this.clock, this.id, r.bankId, r.publicKey),
+      ),
+    );
+  }
+
+  private get pkmaKeys() {
+    return { secrets: this.secrets, rng: this.rng };
   }
 }
 
