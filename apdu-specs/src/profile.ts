@@ -5,7 +5,8 @@ import { SUITE_NAMES, type CryptoSuiteCode } from './eeprom-records';
 import { formatCode, parseCode } from './node-code';
 import { pinBlock } from './apdu/applet-commands';
 import { AID_MAX, AID_MIN, APPLET_KINDS } from './apdu/applet-kinds';
-import { CREDIT_SERVICES } from './apdu/bank-credit';
+import { CREDIT_SERVICES, PK_DATA } from './apdu/bank-credit';
+import { CERT_NAME_BYTES } from './certificate';
 import { pinCounterBlock, pinReferenceBlock } from './apdu/pin-blocks';
 
 /** The transport key's length per crypto suite code (DES 8, 2K3DES 16, 3K3DES 24, AES-128 16). */
@@ -89,6 +90,8 @@ export interface ProfileGrant {
  * `applets[].config`, per kind (the project's reading of cli.md's open `config` object):
  * `grants` (every kind) lists services of the applet's area shared with another area; `pin` (credit)
  * personalises the PIN service (area + 08h) and is turned into that service's `data` when parsed;
+ * `trustAnchor` (credit: `{ issuerId, publicKey }`) becomes blocks 0-3 of the PK data service (area +
+ * 148h, a keyed random service of 14 or more blocks) for AUTHENTICATE PK (flows.md 2.5);
  * `mode` (settlement: "hardened" or "faithful") becomes byte 8 of the ID block (the first random
  * service's block 0, after the card ID), which the applet reads as its SECURE COMMAND mode.
  */
@@ -312,6 +315,7 @@ export function parseProfile(json: unknown): Profile {
   if (systems.length > 16) throw new ProfileError('$.systems', 'a card holds at most 16 systems');
   const pins = new Map<number, readonly Uint8Array[]>();
   const modes = new Map<number, { path: string; mode: number }>();
+  const anchors = new Map<number, Anchor>();
   const applets = arr(o['applets'], '$.applets').map((a, i) => {
     const path = `$.applets[${i}]`;
     const ao = obj(a, path);
@@ -330,7 +334,11 @@ export function parseProfile(json: unknown): Profile {
     only(
       c,
       `${path}.config`,
-      kind === 'credit' ? ['grants', 'pin'] : kind === 'settlement' ? ['grants', 'mode'] : ['grants'],
+      kind === 'credit'
+        ? ['grants', 'pin', 'trustAnchor']
+        : kind === 'settlement'
+          ? ['grants', 'mode']
+          : ['grants'],
     );
     if (c['mode'] !== undefined) {
       if (c['mode'] !== 'hardened' && c['mode'] !== 'faithful')
@@ -339,6 +347,10 @@ export function parseProfile(json: unknown): Profile {
     }
     if (c['pin'] !== undefined)
       pins.set(appletArea + CREDIT_SERVICES.pin, pinData(c['pin'], `${path}.config.pin`));
+    if (c['trustAnchor'] !== undefined) {
+      const ap = `${path}.config.trustAnchor`;
+      anchors.set(appletArea + CREDIT_SERVICES.pkData, { path: ap, data: anchorData(c['trustAnchor'], ap) });
+    }
     const grants = arr(c['grants'], `${path}.config.grants`).map((g, j) => {
       const gp = `${path}.config.grants[${j}]`;
       const go = obj(g, gp);
@@ -361,7 +373,15 @@ export function parseProfile(json: unknown): Profile {
   });
   const withPins = (
     pins.size === 0 ? systems : systems.map((s) => ({ ...s, areas: s.areas.map((a) => fillPins(a, pins)) }))
-  ).map((s) => (modes.size === 0 ? s : { ...s, areas: s.areas.map((a) => fillModes(a, modes)) }));
+  )
+    .map((s) => (modes.size === 0 ? s : { ...s, areas: s.areas.map((a) => fillModes(a, modes)) }))
+    .map((s) => (anchors.size === 0 ? s : { ...s, areas: s.areas.map((a) => fillAnchors(a, anchors)) }));
+  const noPkData = [...anchors.values()][0];
+  if (noPkData)
+    throw new ProfileError(
+      noPkData.path,
+      `needs the PK data service (the applet's area + 148h: a keyed random service of ${PK_DATA.blocks} or more blocks)`,
+    );
   const missing = [...pins.keys()][0];
   if (missing !== undefined)
     throw new ProfileError(
@@ -406,6 +426,50 @@ function pinData(v: unknown, path: string): readonly Uint8Array[] {
       puk: digits(o['unblock'], `${path}.unblock`),
     }),
   ];
+}
+
+/** A credit applet's trust anchor: its path and the four blocks of the PK data service. */
+interface Anchor {
+  readonly path: string;
+  readonly data: readonly Uint8Array[];
+}
+
+/** `config.trustAnchor` → blocks 0-3 of +148h: publicKey [32], then issuerId char[24] ‖ 8 zero bytes. */
+function anchorData(v: unknown, path: string): readonly Uint8Array[] {
+  const o = obj(v, path);
+  only(o, path, ['issuerId', 'publicKey']);
+  const id = o['issuerId'];
+  const bytes = typeof id === 'string' ? new TextEncoder().encode(id) : undefined;
+  if (!bytes || bytes.length === 0 || bytes.length > CERT_NAME_BYTES || bytes.includes(0))
+    throw new ProfileError(
+      `${path}.issuerId`,
+      `must be a string of 1 to ${CERT_NAME_BYTES} UTF-8 bytes without NUL`,
+    );
+  const key = hex(o['publicKey'], `${path}.publicKey`, [32]);
+  const name = new Uint8Array(32);
+  name.set(bytes);
+  return [key.slice(0, 16), key.slice(16), name.slice(0, 16), name.slice(16)];
+}
+
+/** Puts each trust anchor into its PK data service as `data`, removing the entries it used. */
+function fillAnchors(a: ProfileArea, anchors: Map<number, Anchor>): ProfileArea {
+  const services = a.services.map((s) => {
+    const anchor = anchors.get(s.code);
+    if (!anchor) return s;
+    anchors.delete(s.code);
+    if (!s.key || (s.code & 0x3c) !== 0x08 || (s.blocks ?? 0) < PK_DATA.blocks || s.overlaps !== undefined)
+      throw new ProfileError(
+        anchor.path,
+        `the PK data service ${formatCode(s.code)} must be a keyed random service of ${PK_DATA.blocks} or more blocks`,
+      );
+    if (s.data.length > 0)
+      throw new ProfileError(
+        `${s.path}.data`,
+        'the applet config.trustAnchor gives this PK data service its data',
+      );
+    return { ...s, data: anchor.data };
+  });
+  return { ...a, services, areas: a.areas.map((x) => fillAnchors(x, anchors)) };
 }
 
 /** Puts each PIN's blocks into its service as `data`, removing the entries it used from `pins`. */

@@ -6,7 +6,8 @@ import type { ApduDeclaration } from './declarations';
  * Services of each applet, as offsets from its area code (the area's own numbers 0, 1, 2, ...).
  * bank:   +08h account identity (keyed, 2 blocks), +48h token store (keyed, 19 blocks per slot).
  * credit: +08h PIN (keyed, 2 blocks), +48h card data (keyed, 3 blocks), +88h token store (keyed,
- *         19 blocks per slot), +C8h used marks (keyed, one tokenId per block), +108h key pair (keyed, 4 blocks).
+ *         19 blocks per slot), +C8h used marks (keyed, one tokenId per block), +108h key pair (keyed, 4 blocks),
+ *         +148h PK data (keyed, 14 blocks: PK_DATA below).
  */
 export const BANK_SERVICES = Object.freeze({ account: 0x08, tokenStore: 0x48 } as const);
 export const CREDIT_SERVICES = Object.freeze({
@@ -15,6 +16,35 @@ export const CREDIT_SERVICES = Object.freeze({
   tokenStore: 0x88,
   usedMarks: 0xc8,
   keyPair: 0x108,
+  pkData: 0x148,
+} as const);
+
+/**
+ * The credit applet's AUTHENTICATE PK data (service +148h, flows.md 2.5): blocks 0-1 the trust anchor's
+ * Ed25519 public key [32], blocks 2-3 its issuerId char[24] ‖ 8 zero bytes (both filled from the
+ * profile's config.trustAnchor), blocks 4-13 the credit-AP certificate [155] ‖ 5 zero bytes (PUT
+ * CERTIFICATE). All zero = not there yet.
+ */
+export const PK_DATA = Object.freeze({
+  blocks: 14,
+  anchorKeyBlock: 0,
+  anchorIdBlock: 2,
+  certificateBlock: 4,
+  certificateBlocks: 10,
+} as const);
+
+/** AUTHENTICATE PK (flows.md 2.5): the sizes of its messages and the strings of its signatures and keys. */
+export const PKMA = Object.freeze({
+  random: 16,
+  ephemeral: 32,
+  signature: 64,
+  /** Step 1 data: bankCertificate [155] ‖ rB [16] ‖ eB [32]. */
+  step1Data: 203,
+  /** Step 1 answer: creditApCertificate [155] ‖ rC [16] ‖ eC [32] ‖ signature [64]. */
+  step1Answer: 267,
+  cardLabel: 'mica-pkma-card',
+  bankLabel: 'mica-pkma-bank',
+  smInfo: 'mica-pkma-sm',
 } as const);
 
 /** Largest envelope a slot holds: 17 blocks (the largest §2.2 envelope, keyMode 1/2, is 261 bytes). */
@@ -84,6 +114,11 @@ export const BANK_CREDIT = Object.freeze({
   internalAuthenticate: 0x88,
   generateKeyPair: 0x46,
   pso: 0x2a,
+  putCertificate: 0xda,
+  authenticatePk: 0x86,
+  /** AUTHENTICATE PK P1: step 1 (certificates and ephemeral keys), step 2 (the bank's signature). */
+  pkStep1: 0x00,
+  pkStep2: 0x01,
   /** GET TOKEN / LIST TOKENS P2 on the credit applet: its own store, or the bank store shared with it. */
   storeOwn: 0x00,
   storeShared: 0x01,
@@ -350,5 +385,93 @@ export const BANK_CREDIT_APDUS: readonly ApduDeclaration[] = Object.freeze([
       ['CONDITIONS_OF_USE', 'no key pair yet'],
       ...smErrors,
     ],
+  },
+  {
+    name: 'PUT CERTIFICATE (credit)',
+    cla: `${sm}, under an AUTHENTICATE (3-pass) session`,
+    ins: BANK_CREDIT.putCertificate,
+    p1: '00',
+    p2: '00',
+    data: [
+      { name: 'creditApCertificate', size: '155', doc: 'the bureau certificate (apdu-specs certificate)' },
+    ],
+    le: 'absent (the SM answer)',
+    response: [],
+    statusWords: [
+      ['OK', 'written to blocks 4-13 of +148h in one commit'],
+      [
+        'WRONG_DATA',
+        'not version 1, role credit-ap (4), key type Ed25519 (1), the public key of the card key pair, subjectId = the IDm as 16 uppercase hex digits, issuerId = the anchor issuerId, or a signature that does not verify under the anchor key; nothing written',
+      ],
+      ['CONDITIONS_OF_USE', 'no trust anchor (config.trustAnchor) or no key pair yet'],
+      ['WRONG_LENGTH', 'data not 155 bytes'],
+      ['SECURITY_STATUS', 'plain CLA, no session, or an AUTHENTICATE PK session'],
+      ['SM_DATA_INCORRECT', 'a missing or wrong DO or MAC; the session ends'],
+      ['WRONG_P1P2', 'P1-P2 not 00 00'],
+    ],
+    notes:
+      'Personalisation of AUTHENTICATE PK (flows.md 2.5): the card checks the certificate before it keeps it. A new certificate replaces the old one.',
+  },
+  {
+    name: 'AUTHENTICATE PK step 1 (credit)',
+    cla: '80 (plain; channel bits allowed)',
+    ins: BANK_CREDIT.authenticatePk,
+    p1: '00',
+    p2: '00',
+    data: [
+      { name: 'bankCertificate', size: '155', doc: 'role bank (2), Ed25519, issued by the trust anchor' },
+      { name: 'rB', size: '16', doc: 'the bank random' },
+      { name: 'eB', size: '32', doc: 'the bank ephemeral X25519 public key' },
+    ],
+    le: '00 (61xx and GET RESPONSE for the rest), or 0000 extended',
+    response: [
+      { name: 'creditApCertificate', size: '155', doc: 'as stored by PUT CERTIFICATE' },
+      { name: 'rC', size: '16', doc: 'the card random (drawn first)' },
+      { name: 'eC', size: '32', doc: 'the card ephemeral X25519 public key (its private key drawn second)' },
+      {
+        name: 'signature',
+        size: '64',
+        doc: 'Ed25519 by the card key (+108h) over "mica-pkma-card" ‖ rB ‖ rC ‖ eB ‖ eC ‖ bankId (the bank certificate subjectId field, 24 bytes as sent)',
+      },
+    ],
+    statusWords: [
+      ['OK', 'pending in card RAM for step 2 (per channel)'],
+      [
+        'SECURITY_STATUS',
+        'the bank certificate is not version 1, role bank, Ed25519, issued by the anchor issuerId, or its signature does not verify; nothing kept',
+      ],
+      ['CONDITIONS_OF_USE', 'no trust anchor, no key pair or no credit-AP certificate'],
+      ['WRONG_LENGTH', 'data not 203 bytes'],
+      ['WRONG_P1P2', 'P2 not 00'],
+    ],
+    notes:
+      'Any session of the channel (AUTHENTICATE or AUTHENTICATE PK) ends first. The card has no clock: validity dates are for the back-ends (flows.md 2.5).',
+  },
+  {
+    name: 'AUTHENTICATE PK step 2 (credit)',
+    cla: '80 (plain; channel bits allowed)',
+    ins: BANK_CREDIT.authenticatePk,
+    p1: '01',
+    p2: '00',
+    data: [
+      {
+        name: 'signature',
+        size: '64',
+        doc: 'Ed25519 by the bank certificate key over "mica-pkma-bank" ‖ rC ‖ rB ‖ eC ‖ eB ‖ cardId (the IDm, 8 bytes)',
+      },
+    ],
+    le: 'absent',
+    response: [],
+    statusWords: [
+      [
+        'OK',
+        'a PK session: okm = HKDF-SHA256(X25519 shared, salt rB ‖ rC, info "mica-pkma-sm", 32), KSenc = okm[0..15], KSmac = okm[16..31], AES SM rules of security.md 6, SSC 0',
+      ],
+      ['SECURITY_STATUS', 'the signature does not verify; the pending state is wiped'],
+      ['CONDITIONS_OF_USE', 'no step 1 pending (also a replayed step 2)'],
+      ['WRONG_LENGTH', 'data not 64 bytes; the pending state is wiped'],
+    ],
+    notes:
+      'The PK session allows PUT TOKEN (own store, the direct method) and LIST TOKENS P2 00 only; any other SM command answers 6982 inside SM and changes nothing. It ends at SELECT, DESELECT, reset, power-off and on 6988.',
   },
 ]);

@@ -44,6 +44,21 @@ function wipe(k: { ed: Uint8Array; x: Uint8Array }): void {
   k.x.fill(0);
 }
 
+/** The card's Ed25519 public key, or undefined without a key pair (or without its service). */
+export function signingPublicKey(card: CardContext, fw: AppletFirewall): Uint8Array | undefined {
+  const code = fw.scope.area + CREDIT_SERVICES.keyPair;
+  const node = card.fs.system(fw.scope.system)?.byCode.get(code);
+  if (!node || node.kind !== 'service' || !node.attribute.withKey || node.blockCount < KEY_BLOCKS)
+    return undefined;
+  const k = privateKeys(card, fw);
+  if (!k) return undefined;
+  try {
+    return ed25519.getPublicKey(k.ed);
+  } finally {
+    wipe(k);
+  }
+}
+
 /** GENERATE KEY PAIR: 64 bytes from the card's random source, stored in one commit; the public keys. */
 export function generateKeyPair(card: CardContext, fw: AppletFirewall): Uint8Array {
   const code = keyService(card, fw);

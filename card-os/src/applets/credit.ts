@@ -1,4 +1,5 @@
-// The credit applet (flows.md 2-3): card data after SELECT, PIN with a MAC'd proof, tokens received and marked used, key pair.
+// The credit applet (flows.md 2-3): card data after SELECT, PIN with a MAC'd proof, tokens received and marked used, key pair,
+// and AUTHENTICATE PK with PUT CERTIFICATE (credit-pkma.ts).
 import { PIN_COMMANDS } from '@mica/apdu-specs/apdu/applet-commands';
 import { APPLET_KINDS } from '@mica/apdu-specs/apdu/applet-kinds';
 import {
@@ -28,6 +29,7 @@ import { appletRegistry } from '../fs/applet-registry';
 import { storeCommand } from './token-commands';
 import { fciOf } from '../apdu/applet';
 import { decrypt, generateKeyPair, sign } from './credit-keys';
+import { PkAuthService, pkSessionAllows, putCertificate } from './credit-pkma';
 import {
   findToken,
   listEntries,
@@ -101,12 +103,14 @@ const SM_COMMANDS = new Set<number>([
   BANK_CREDIT.markTokenUsed,
   BANK_CREDIT.generateKeyPair,
   BANK_CREDIT.pso,
+  BANK_CREDIT.putCertificate,
 ]);
 
 /** Builds the credit applet of one registry entry. */
 export const creditAppletFactory: AppletFactory = (entry, firewall): Applet => {
   const scope = { system: entry.system, area: entry.area };
   const auth = new AuthenticateService(() => scope);
+  const pk = new PkAuthService();
   const pin = new PinService(() => ({ scope, service: entry.area + CREDIT_SERVICES.pin }));
   // One proof per successful VERIFY, per channel, in RAM.
   const proofs = new WeakMap<CardContext, Set<number>>();
@@ -120,6 +124,7 @@ export const creditAppletFactory: AppletFactory = (entry, firewall): Applet => {
 
   const reset = (ctx: AppletContext): void => {
     auth.end(ctx);
+    pk.end(ctx);
     pin.clear(ctx);
     proofSet(ctx).delete(ctx.channel);
   };
@@ -154,6 +159,8 @@ export const creditAppletFactory: AppletFactory = (entry, firewall): Applet => {
       case BANK_CREDIT.generateKeyPair:
         if (cmd.p1 !== 0 || cmd.p2 !== 0) throw new IsoError(SW.WRONG_P1P2);
         return ok(generateKeyPair(ctx.card, fw));
+      case BANK_CREDIT.putCertificate:
+        return putCertificate(cmd, ctx.card, fw);
       case BANK_CREDIT.pso:
         if (cmd.p1 === BANK_CREDIT.sign.p1 && cmd.p2 === BANK_CREDIT.sign.p2)
           return ok(sign(ctx.card, fw, cmd.data));
@@ -188,7 +195,11 @@ export const creditAppletFactory: AppletFactory = (entry, firewall): Applet => {
     },
     deselect: reset,
     process: (apdu: CommandApdu, ctx) => {
-      if (auth.handles(apdu)) return auth.process(apdu, ctx);
+      if (pk.handles(apdu)) return pk.process(apdu, ctx, firewall(ctx.card), () => auth.end(ctx));
+      if (auth.handles(apdu)) {
+        pk.end(ctx);
+        return auth.process(apdu, ctx);
+      }
       if (pin.handles(apdu)) {
         proofSet(ctx).delete(ctx.channel);
         const r = pin.process(apdu, ctx);
@@ -211,6 +222,11 @@ export const creditAppletFactory: AppletFactory = (entry, firewall): Applet => {
       }
       if (!SM_COMMANDS.has(apdu.ins)) throw new IsoError(SW.INS_NOT_SUPPORTED);
       if (!sm) throw new IsoError(SW.SECURITY_STATUS);
+      if (pk.active(ctx))
+        return pk.protect(apdu, ctx, (cmd) => {
+          if (!pkSessionAllows(cmd)) throw new IsoError(SW.SECURITY_STATUS, 'not allowed in a PK session');
+          return handle(cmd, ctx);
+        });
       return auth.protect(apdu, ctx, (cmd) => handle(cmd, ctx));
     },
   };

@@ -1,10 +1,12 @@
-// The credit applet's client (seeds 000, 001): card data, VERIFY and its MAC'd proof, tokens, and the on-card key pair.
+// The credit applet's client (seeds 000, 001): card data, VERIFY and its MAC'd proof, tokens, the on-card key pair,
+// PUT CERTIFICATE and AUTHENTICATE PK (pk-auth.ts).
 import { PIN_COMMANDS, pinBlock } from '@mica/apdu-specs/apdu/applet-commands';
 import { concatBytes } from '@mica/apdu-specs/hex';
 import { BANK_CREDIT, cardDataRecord } from '@mica/apdu-specs/apdu/bank-credit';
 import type { ApduClient } from '../apdu/apdu-client';
 import type { ApduResponse } from '../apdu/apdu-response';
-import type { AppletAuthResult, LocalAppletKeys } from './applet-keys';
+import type { AppletAuthResult, LocalAppletKeys, RandomBytes } from './applet-keys';
+import { authenticatePk, type PkAuthResult, type PkBankIdentity, type PkTrust } from './pk-auth';
 import { TokenCommands, refused, type TokenEntry, type TokenResult, type TokenToPut } from './bank-client';
 
 export interface CardData {
@@ -52,6 +54,38 @@ export class CreditClient {
     const r = await keys.authenticate(this.client);
     if (r.ok) this.sm = r.client;
     return r;
+  }
+
+  /**
+   * AUTHENTICATE PK (flows.md 2.5, seed 000 `direct`): checks the card's credit-AP certificate and
+   * signature, signs step 2 with the bank key; on success putToken and listTokens('own') run under the
+   * PK session (the only commands it allows).
+   */
+  async authenticatePk(
+    bank: PkBankIdentity,
+    trust: PkTrust,
+    cardId: Uint8Array,
+    random: RandomBytes,
+  ): Promise<PkAuthResult> {
+    this.sm = undefined;
+    const r = await authenticatePk(this.client, bank, trust, cardId, random);
+    if (r.result.ok && r.client) this.sm = r.client;
+    return r.result;
+  }
+
+  /** PUT CERTIFICATE (under AUTHENTICATE): the card's 155-byte credit-AP certificate, checked by the card. */
+  async putCertificate(certificate: Uint8Array): Promise<{ readonly ok: boolean; readonly sw: number }> {
+    if (!(certificate instanceof Uint8Array) || certificate.length !== 155)
+      throw new RangeError('certificate must be 155 bytes');
+    const r = await this.secure().send({
+      cla: BANK_CREDIT.cla,
+      ins: BANK_CREDIT.putCertificate,
+      p1: 0,
+      p2: 0,
+      data: certificate,
+      name: 'PUT CERTIFICATE',
+    });
+    return { ok: r.sw === 0x9000, sw: r.sw };
   }
 
   private secure(): ApduClient {

@@ -1,53 +1,27 @@
-// The bureau's compact certificates (flows.md 1.5): a 155-byte layout declared with buffer-layout,
+// The bureau's compact certificates (flows.md 1.5): the 155-byte layout of apdu-specs/certificate.ts,
 // `version u8=1 | role u8 | keyType u8 (1 Ed25519, 2 X25519) | subjectId char[24] | publicKey [32] |
 // notBefore u32 | notAfter u32 (Unix s) | issuerId char[24] | signature [64]`, the signature being
 // Ed25519 by the issuer over the 91 bytes before it. Verification walks the chain to a trusted root
 // and checks each link's signature, the roles (every issuer is a root or holds a certificate its own
 // issuer made; the leaf has the wanted role) and the validity at the given instant (clock.now()).
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { defineRecord } from '@mica/apdu-specs/record-layout';
+import {
+  CERT_NAME_BYTES,
+  CERT_ROLES,
+  CERT_SIGNED_BYTES,
+  CERTIFICATE_BYTES,
+  KEY_TYPES,
+  certificateLayout,
+  type CertRole,
+  type KeyType,
+} from '@mica/apdu-specs/certificate';
 import { bytesToHex } from '@mica/apdu-specs/hex';
 
-export const CERT_ROLES = Object.freeze({
-  root: 1,
-  bank: 2,
-  credit: 3,
-  'credit-ap': 4,
-  store: 5,
-  smd: 6,
-  brand: 7,
-  issuer: 8,
-  'service-center': 9,
-  terminal: 10,
-  emoney: 11,
-  'emoney-center': 12,
-} as const);
+// The layout, roles and key types are declared once in apdu-specs (the card parses them too).
+export { CERT_ROLES, CERTIFICATE_BYTES, KEY_TYPES, certificateLayout, type CertRole, type KeyType };
 
-export type CertRole = keyof typeof CERT_ROLES;
-export const KEY_TYPES = Object.freeze({ ed25519: 1, x25519: 2 } as const);
-export type KeyType = keyof typeof KEY_TYPES;
-
-const NAME_BYTES = 24;
-
-export const certificateLayout = defineRecord(
-  'certificate',
-  'A bureau certificate (flows.md 1.5): 155 bytes, the signature by the issuer over bytes 0-90.',
-  [
-    { name: 'version', kind: 'u8', doc: '1' },
-    { name: 'role', kind: 'u8', doc: '1 root, 2 bank, 3 credit, 4 credit-ap, 5 store, 6 smd, 7 brand, …' },
-    { name: 'keyType', kind: 'u8', doc: '1 Ed25519, 2 X25519' },
-    { name: 'subjectId', kind: 'bytes', size: NAME_BYTES, doc: 'char[24]: UTF-8, 00-padded' },
-    { name: 'publicKey', kind: 'bytes', size: 32, doc: 'the subject key' },
-    { name: 'notBefore', kind: 'u32be', doc: 'Unix seconds' },
-    { name: 'notAfter', kind: 'u32be', doc: 'Unix seconds' },
-    { name: 'issuerId', kind: 'bytes', size: NAME_BYTES, doc: 'char[24]: UTF-8, 00-padded' },
-    { name: 'signature', kind: 'bytes', size: 64, doc: 'Ed25519 by the issuer over the bytes before it' },
-  ] as const,
-  155,
-);
-
-export const CERTIFICATE_BYTES = certificateLayout.span;
-const SIGNED_BYTES = CERTIFICATE_BYTES - 64;
+const NAME_BYTES = CERT_NAME_BYTES;
+const SIGNED_BYTES = CERT_SIGNED_BYTES;
 
 export interface Certificate {
   readonly role: CertRole;
