@@ -105,7 +105,7 @@ export const object = <F extends Fields>(fields: F): Schema<ObjectOf<F>> =>
     if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(p, 'a JSON object', v);
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o))
-      if (!(k in fields)) throw new RequestError(`${p}.${k} is not a field of this request`);
+      if (!Object.hasOwn(fields, k)) throw new RequestError(`${p}.${k} is not a field of this request`);
     const out: Record<string, unknown> = {};
     for (const [k, f] of Object.entries(fields)) {
       if ('optional' in f) {
