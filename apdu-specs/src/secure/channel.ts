@@ -2,7 +2,7 @@
 // 8-byte MAC over CTR ‖ frame bytes. One channel object per session, its cipher contexts built once.
 import { createBlockCipher, type BlockCipher } from '../crypto/block-cipher';
 import { cbcDecrypt, cbcEncrypt } from '../crypto/modes';
-import { constantTimeEqual } from '../crypto/compare';
+import { assertBytes, constantTimeEqual } from '../crypto/compare';
 import { createMac, type Mac } from '../crypto/mac';
 import { deriveSmKeys } from '../crypto/three-pass';
 import type { Suite } from './suite';
@@ -12,7 +12,8 @@ export const MAC_BYTES = 8;
 export class SecureChannel {
   private readonly enc: BlockCipher;
   private readonly mac: Mac;
-  private readonly ivBlock: Uint8Array;
+  private readonly zeroIv: Uint8Array;
+  private readonly blockSize: number;
   private readonly macInput: Uint8Array = new Uint8Array(260);
 
   constructor(
@@ -22,7 +23,8 @@ export class SecureChannel {
   ) {
     this.enc = createBlockCipher(suite.cipher, ksEnc.subarray(0, suite.keyLength));
     this.mac = createMac(suite.mac, suite.mac === 'aes-cmac' ? ksMac.subarray(0, 16) : ksMac.subarray(0, 16));
-    this.ivBlock = new Uint8Array(suite.blockSize);
+    this.blockSize = suite.blockSize;
+    this.zeroIv = new Uint8Array(suite.blockSize);
   }
 
   /** The channel of a session key Ks: KSenc and KSmac derived with SHA-256 (security.md 4). */
@@ -34,22 +36,38 @@ export class SecureChannel {
     return ch;
   }
 
-  /** IV = E_ECB(KSenc, CTR as 4 bytes BE, left-padded with zeros to the block size). */
-  iv(ctr: number): Uint8Array {
-    const b = this.ivBlock;
-    b.fill(0);
-    const n = b.length;
+  /** The CTR block: CTR as 4 bytes BE, left-padded with zeros to the block size (a fresh array). */
+  private ctrBlock(ctr: number, extra = 0): Uint8Array {
+    const n = this.blockSize;
+    const b = new Uint8Array(n + extra);
     b[n - 4] = ctr >>> 24;
     b[n - 3] = (ctr >>> 16) & 0xff;
     b[n - 2] = (ctr >>> 8) & 0xff;
     b[n - 1] = ctr & 0xff;
-    const out = new Uint8Array(n);
-    this.enc.encryptBlock(b, 0, out, 0);
-    return out;
+    return b;
   }
 
+  /**
+   * IV = E_ECB(KSenc, CTR as 4 bytes BE, left-padded with zeros to the block size), computed as the
+   * one-block CBC encryption under IV 0, so that the channel's cipher runs on its two CBC contexts only.
+   */
+  iv(ctr: number): Uint8Array {
+    return cbcEncrypt(this.enc, this.zeroIv, this.ctrBlock(ctr));
+  }
+
+  /** E_CBC(KSenc, IV, data): one CBC pass over CTR-block ‖ data under IV 0, whose first block is the IV. */
   encrypt(ctr: number, data: Uint8Array): Uint8Array {
-    return cbcEncrypt(this.enc, this.iv(ctr), data);
+    assertBytes(data, 'data');
+    if (data.length % this.blockSize !== 0) {
+      throw new RangeError(
+        `data must be a multiple of the ${this.blockSize}-byte block size, got ${data.length} bytes`,
+      );
+    }
+    const x = this.ctrBlock(ctr, data.length);
+    x.set(data, this.blockSize);
+    const out = cbcEncrypt(this.enc, this.zeroIv, x);
+    x.fill(0);
+    return out.slice(this.blockSize);
   }
 
   decrypt(ctr: number, data: Uint8Array): Uint8Array {
