@@ -18,12 +18,24 @@ function schema<T>(describe: string, check: (v: unknown, path: string) => T): Sc
   return Object.freeze({ describe, check });
 }
 
+/** The value as the message shows it: at most about 40 characters, whatever its size or depth. */
+function shownValue(got: unknown): string {
+  if (typeof got === 'string') return `"${got.length > 40 ? `${got.slice(0, 40)}…` : got}"`;
+  let text: string;
+  try {
+    text = JSON.stringify(got) ?? String(got);
+  } catch {
+    // Nested too deep to print (a RangeError): a body of thousands of brackets is still a 400.
+    text = '';
+  }
+  if (text !== '' && text.length <= 40) return text;
+  if (Array.isArray(got)) return `a list of ${got.length} items`;
+  if (typeof got === 'object' && got !== null) return `an object of ${Object.keys(got).length} fields`;
+  return `${text.slice(0, 40)}…`;
+}
+
 function bad(path: string, want: string, got: unknown): never {
-  const shown =
-    typeof got === 'string'
-      ? `"${got.length > 40 ? `${got.slice(0, 40)}…` : got}"`
-      : (JSON.stringify(got) ?? String(got));
-  throw new RequestError(`${path} must be ${want}, got ${shown}`);
+  throw new RequestError(`${path} must be ${want}, got ${shownValue(got)}`);
 }
 
 export const str = (

@@ -21,3 +21,27 @@ describe('object schemas', () => {
     },
   );
 });
+
+describe('a refusal message', () => {
+  const s = object({ amount: int(1, 100) });
+
+  it('shows a wrong value in at most about 40 characters, however big or deep (a deep one overflowed the stack: a 500)', () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown;
+    expect(() => s.check(deep, 'pay')).toThrow(
+      new RequestError('pay must be a JSON object, got a list of 1 items'),
+    );
+    expect(() => s.check({ amount: deep }, 'pay')).toThrow(
+      new RequestError('pay.amount must be an integer from 1 to 100, got a list of 1 items'),
+    );
+    const wide = { amount: Array.from({ length: 10_000 }, (_, i) => i) };
+    expect(() => s.check(wide, 'pay')).toThrow(
+      new RequestError('pay.amount must be an integer from 1 to 100, got a list of 10000 items'),
+    );
+    expect(() => s.check({ amount: [1, 2] }, 'pay')).toThrow(
+      new RequestError('pay.amount must be an integer from 1 to 100, got [1,2]'),
+    );
+    expect(() => s.check({ amount: { a: 'x'.repeat(50) } }, 'pay')).toThrow(
+      new RequestError('pay.amount must be an integer from 1 to 100, got an object of 1 fields'),
+    );
+  });
+});
