@@ -66,7 +66,7 @@ describe('applets[].config', () => {
 
   it('refuses bad configs with the JSON path, before anything is issued', () => {
     expect(error(profile({ config: { colour: 'red' } }))).toMatch(
-      /^\$\.applets\[0\]\.config\.colour: unknown field \(allowed: grants, pin\)/,
+      /^\$\.applets\[0\]\.config\.colour: unknown field \(allowed: grants, pin, trustAnchor\)/,
     );
     expect(
       error({
