@@ -14,6 +14,7 @@ import { secureRead, secureWrite, sessionPersonalises } from './dispatch/felica-
 import { issuance } from './dispatch/felica-issuance';
 import { FELICA_SECURE_COMMANDS as S } from '@mica/apdu-specs/felica-secure';
 import { dropSession, type AuthSession } from './auth/session';
+import { AccessKeyCache } from '@mica/apdu-specs/secure/access-key-cache';
 import { identityBlock0, identityBlock1, identityBlock2 } from '@mica/apdu-specs/eeprom-records';
 import { ApduDispatcher } from './apdu/dispatcher';
 import type { Applet } from './apdu/applet';
@@ -72,6 +73,7 @@ function personalisingOf(ctx: CardContext, view: SystemView): (purse: ServiceNod
 export class Card implements CardContext {
   readonly fs: FileSystem;
   readonly random: RandomSource;
+  readonly accessKeys = new AccessKeyCache();
   private readonly modes = new Uint8Array(16);
   session: AuthSession | undefined;
   private powered = false;
@@ -150,6 +152,7 @@ export class Card implements CardContext {
   powerOn(): { replayed: number; erased: number } {
     this.endSession();
     this.iso.reset();
+    this.accessKeys.clear();
     this.modes.fill(CardMode.mode0);
     this.powered = false;
     try {
@@ -169,6 +172,7 @@ export class Card implements CardContext {
     this.powered = false;
     this.iso.reset();
     this.endSession();
+    this.accessKeys.clear();
     this.modes.fill(CardMode.mode0);
   }
 

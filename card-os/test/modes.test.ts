@@ -76,4 +76,26 @@ describe('modes', () => {
     expect(bytesToHex(card.felica(f('10', '01000000'))!.subarray(10))).toBe('ffa5');
     expect(bytesToHex(card.felica(f('10', '0000'))!.subarray(10))).toBe('ffa1');
   });
+
+  it('keeps one access key across sessions (RAM), wiped by power-off, and still authenticates after', () => {
+    const card = new Card(cardImageFromProfile(profile), { random: new SeededRandom(1) });
+    card.powerOn();
+    const authenticate = (): string => {
+      const challenge = card.felica(f('10', '00010800'))!.subarray(12);
+      const c = createBlockCipher('2k3des', hexToBytes(KEY));
+      const rndB = readerOpenChallenge(c, challenge);
+      const answer = card.felica(
+        f('12', bytesToHex(readerResponse(c, challenge, new Uint8Array(8).fill(7), rndB))),
+      )!;
+      return bytesToHex(answer.subarray(10, 12));
+    };
+    expect(card.accessKeys.size).toBe(0);
+    for (let i = 0; i < 3; i++) expect(authenticate()).toBe('0000');
+    expect(card.accessKeys.size).toBe(1);
+    card.powerOff();
+    expect(card.accessKeys.size).toBe(0);
+    card.powerOn();
+    expect(authenticate()).toBe('0000');
+    expect(card.accessKeys.size).toBe(1);
+  });
 });

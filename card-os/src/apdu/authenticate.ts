@@ -13,7 +13,7 @@ import {
   type SmKeys,
 } from '@mica/apdu-specs/apdu/secure-messaging';
 import { SW } from '@mica/apdu-specs/apdu/status-words';
-import { createBlockCipher, type BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
+import type { BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
 import {
   cardChallenge,
   cardResponse,
@@ -21,7 +21,7 @@ import {
   sessionKey,
 } from '@mica/apdu-specs/crypto/three-pass';
 import { singleDesStrength, suiteByCode, type Suite } from '@mica/apdu-specs/secure/suite';
-import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
+import type { AccessKeyLease } from '@mica/apdu-specs/secure/access-key-cache';
 import { readNodeKey } from '../auth/node-keys';
 import type { CardContext } from '../dispatch/context';
 import type { ApduResponse, AppletContext } from './applet';
@@ -34,6 +34,8 @@ interface Pending {
   readonly nodes: readonly number[];
   readonly accessKey: Uint8Array;
   readonly cipher: BlockCipher;
+  /** The card's cached access key (CardContext.accessKeys), released when the pending state goes. */
+  readonly lease: AccessKeyLease;
   readonly rndB: Uint8Array;
   readonly cardChallenge: Uint8Array;
 }
@@ -53,8 +55,7 @@ interface ChannelState {
 
 function dropPending(p: Pending | undefined): void {
   if (!p) return;
-  p.cipher.dispose();
-  p.accessKey.fill(0);
+  p.lease.release();
   p.rndB.fill(0);
 }
 
@@ -127,9 +128,13 @@ export class AuthenticateService {
     }
     this.end(ctx);
     const suite = suiteByCode(ctx.card.fs.index.manufacture.cryptoSuite);
-    const accessKey = synthesizeAccessKey(suite, keys);
-    for (const k of keys) k.fill(0);
-    const cipher = createBlockCipher(suite.cipher, accessKey);
+    let lease: AccessKeyLease;
+    try {
+      lease = ctx.card.accessKeys.acquire(suite, keys);
+    } finally {
+      for (const k of keys) k.fill(0);
+    }
+    const { accessKey, cipher } = lease;
     const rndB = new Uint8Array(suite.randomLength);
     ctx.card.random.fill(rndB);
     const challenge = cardChallenge(cipher, rndB);
@@ -139,6 +144,7 @@ export class AuthenticateService {
       nodes,
       accessKey,
       cipher,
+      lease,
       rndB,
       cardChallenge: challenge,
     };

@@ -1,5 +1,4 @@
 // Authentication1 (10h) and Authentication2 (12h): access-key synthesis and the 3-pass core (security.md 3-4).
-import { createBlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
 import {
   cardChallenge,
   cardResponse,
@@ -8,9 +7,9 @@ import {
 } from '@mica/apdu-specs/crypto/three-pass';
 import { FELICA_SECURE_COMMANDS as S } from '@mica/apdu-specs/felica-secure';
 import { SYSTEM_NODE, readNodeCodeLE } from '@mica/apdu-specs/node-code';
+import type { AccessKeyLease } from '@mica/apdu-specs/secure/access-key-cache';
 import { SecureChannel } from '@mica/apdu-specs/secure/channel';
 import { singleDesStrength, suiteByCode } from '@mica/apdu-specs/secure/suite';
-import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
 import { CardMode, SF2 } from '@mica/apdu-specs/status-flags';
 import { readNodeKey } from '../auth/node-keys';
 import type { SystemView } from '../fs/nodes';
@@ -46,9 +45,13 @@ export function authentication1(ctx: CardContext, view: SystemView, f: Uint8Arra
   }
   ctx.endSession();
   const suite = suiteByCode(ctx.fs.index.manufacture.cryptoSuite);
-  const accessKey = synthesizeAccessKey(suite, keys);
-  for (const k of keys) k.fill(0);
-  const cipher = createBlockCipher(suite.cipher, accessKey);
+  let lease: AccessKeyLease;
+  try {
+    lease = ctx.accessKeys.acquire(suite, keys);
+  } finally {
+    for (const k of keys) k.fill(0);
+  }
+  const { accessKey, cipher } = lease;
   const rndB = new Uint8Array(suite.randomLength);
   ctx.random.fill(rndB);
   const challenge = cardChallenge(cipher, rndB);
@@ -59,6 +62,7 @@ export function authentication1(ctx: CardContext, view: SystemView, f: Uint8Arra
     suite,
     accessKey,
     cipher,
+    lease,
     rndB,
     cardChallenge: challenge,
     channel: undefined,

@@ -1,7 +1,6 @@
 // A local key object for applet AUTHENTICATE (security.md 6): the reader side of the 3-pass core, giving an SM client.
 import { AUTHENTICATE } from '@mica/apdu-specs/apdu/applet-commands';
 import { smKeysFromSessionKey } from '@mica/apdu-specs/apdu/secure-messaging';
-import { createBlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
 import {
   readerOpenChallenge,
   readerResponse,
@@ -9,7 +8,7 @@ import {
   sessionKey,
 } from '@mica/apdu-specs/crypto/three-pass';
 import { singleDesStrength, suiteByName, type Suite } from '@mica/apdu-specs/secure/suite';
-import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
+import { AccessKeyCache } from '@mica/apdu-specs/secure/access-key-cache';
 import type { ApduClient } from '../apdu/apdu-client';
 
 /** n random bytes from an injected, seeded source. */
@@ -22,6 +21,8 @@ export type AppletAuthResult =
 /** Node keys held in this process, in the order AUTHENTICATE names their nodes. */
 export class LocalAppletKeys {
   private readonly suite: Suite;
+  /** The one access key of these nodes and its cipher contexts, kept until dispose(). */
+  private readonly accessKeys = new AccessKeyCache(1);
 
   constructor(
     suite: string,
@@ -48,11 +49,11 @@ export class LocalAppletKeys {
       ne: 256,
     });
     if (!first.ok) return { ok: false, sw: first.sw };
-    const access = synthesizeAccessKey(
+    const lease = this.accessKeys.acquire(
       this.suite,
       this.nodes.map((n) => n.key),
     );
-    const cipher = createBlockCipher(this.suite.cipher, access);
+    const { accessKey: access, cipher } = lease;
     try {
       const rndA = this.random(this.suite.randomLength);
       const rndB = readerOpenChallenge(cipher, first.data);
@@ -73,8 +74,12 @@ export class LocalAppletKeys {
       rndA.fill(0);
       return { ok: true, client: client.withSecureMessaging(keys) };
     } finally {
-      cipher.dispose();
-      access.fill(0);
+      lease.release();
     }
+  }
+
+  /** Wipes the cached access key and its cipher contexts. */
+  dispose(): void {
+    this.accessKeys.clear();
   }
 }

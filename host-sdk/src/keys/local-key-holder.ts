@@ -1,6 +1,6 @@
 // A key holder in the same process: node keys given as stored values or as masters diversified per
 // card (security.md 2: AN10922 with M = IDm ‖ node code (BE) ‖ system code (BE)).
-import { createBlockCipher, type BlockCipher } from '@mica/apdu-specs/crypto/block-cipher';
+import { AccessKeyCache, type AccessKeyLease } from '@mica/apdu-specs/secure/access-key-cache';
 import { cardKey, type KeySource } from '@mica/apdu-specs/secure/card-key';
 import {
   readerOpenChallenge,
@@ -10,7 +10,6 @@ import {
 } from '@mica/apdu-specs/crypto/three-pass';
 import { MAC_BYTES, SecureChannel } from '@mica/apdu-specs/secure/channel';
 import { singleDesStrength, suiteByName, type Suite } from '@mica/apdu-specs/secure/suite';
-import { synthesizeAccessKey } from '@mica/apdu-specs/secure/synthesis';
 import { formatCode } from '@mica/apdu-specs/node-code';
 import type { AuthRequest, CryptogramSession, KeyHolder } from './key-holder';
 
@@ -25,12 +24,16 @@ class LocalSession implements CryptogramSession {
   private channel: SecureChannel | undefined;
   private ctr = 0;
 
+  private readonly accessKey: Uint8Array;
+  private readonly cipher: AccessKeyLease['cipher'];
+
   constructor(
     private readonly suite: Suite,
-    private readonly accessKey: Uint8Array,
-    private readonly cipher: BlockCipher,
+    private readonly lease: AccessKeyLease,
     random: RandomBytes,
   ) {
+    this.accessKey = lease.accessKey;
+    this.cipher = lease.cipher;
     this.rndA = random(suite.randomLength);
   }
 
@@ -86,8 +89,7 @@ class LocalSession implements CryptogramSession {
   close(): Promise<void> {
     this.channel?.dispose();
     this.channel = undefined;
-    this.cipher.dispose();
-    this.accessKey.fill(0);
+    this.lease.release(); // the access key stays in the holder's cache until LocalKeyHolder.dispose()
     this.rndA.fill(0);
     return Promise.resolve();
   }
@@ -95,6 +97,8 @@ class LocalSession implements CryptogramSession {
 
 export class LocalKeyHolder implements KeyHolder {
   private readonly keys = new Map<string, HeldKey>();
+  /** Access keys and their cipher contexts, reused by later sessions over the same node keys. */
+  private readonly accessKeys = new AccessKeyCache(8);
 
   constructor(private readonly random: RandomBytes) {}
 
@@ -124,10 +128,17 @@ export class LocalKeyHolder implements KeyHolder {
     const nodeKeys = [...req.areas, ...req.services].map((n) =>
       this.keyFor(suite, req.idm, req.systemCode, n),
     );
-    const accessKey = synthesizeAccessKey(suite, nodeKeys);
-    for (const k of nodeKeys) k.fill(0);
-    return Promise.resolve(
-      new LocalSession(suite, accessKey, createBlockCipher(suite.cipher, accessKey), this.random),
-    );
+    let lease: AccessKeyLease;
+    try {
+      lease = this.accessKeys.acquire(suite, nodeKeys);
+    } finally {
+      for (const k of nodeKeys) k.fill(0);
+    }
+    return Promise.resolve(new LocalSession(suite, lease, this.random));
+  }
+
+  /** Wipes the cached access keys and their contexts (sessions still open can then no longer run). */
+  dispose(): void {
+    this.accessKeys.clear();
   }
 }
