@@ -1,10 +1,12 @@
 // `mica campaign tearing`: a power cut at every EEPROM byte write of every mutating exchange of every
-// source (transcript vectors, issuance, the secure purse + log write); the budget is the number of cut
-// points, spread over the exchanges in proportion to their writes when it is smaller than the total.
+// source (transcript vectors, issuance, the secure purse + log write, the card exchanges of every flow
+// of `mica run`); the budget is the number of cut points, spread over the exchanges in proportion to
+// their writes when it is smaller than the total.
 import type { Card } from '@mica/card-os/card';
 import { SeededRandom } from '@mica/card-os/random';
 import type { CampaignContext, CampaignKind } from './runner';
 import { tearingSweep, type TearingCase } from './tearing';
+import { flowSources } from './tearing-flows';
 import {
   issuanceSource,
   purseLogSource,
@@ -13,9 +15,9 @@ import {
   type TearingSource,
 } from './tearing-sources';
 
-/** Every source of the full campaign; flow-level tearing is added here. */
+/** Every source of the full campaign: transcripts, issuance, purse + log, and every flow of `mica run`. */
 export function tearingSources(): TearingSource[] {
-  return [...transcriptSources(), issuanceSource, purseLogSource];
+  return [...transcriptSources(), issuanceSource, purseLogSource, ...flowSources()];
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -157,10 +159,11 @@ export function tearingCampaign(sources: () => readonly TearingSource[] = tearin
   return {
     name: 'tearing',
     description:
-      'power cut at every EEPROM byte write of every mutating exchange of the transcript vectors, issuance and the secure purse + log write; old or new state after recovery',
+      'power cut at every EEPROM byte write of every mutating exchange of the transcript vectors, issuance, the secure purse + log write and every flow of `mica run`; old or new state after recovery',
     unit: 'cut points',
-    // Every cut point, in CI too: each vector's chip is built once, so the whole sweep (about 25,000 cut
-    // points) costs some 25 s of CPU.
+    // Every cut point. `npm test` runs each source on its own: the transcripts, issuance and purse + log
+    // at this budget (about 25,000 cut points, some 25 s of CPU: each vector's chip is built once), the
+    // flows at FLOW_CI_BUDGET (tearing-flows.ts: every flow cut point replays its card's session).
     ciBudget: 10_000_000,
     defaultBudget: 10_000_000,
     run: (ctx) => runTearing(ctx, sources()),

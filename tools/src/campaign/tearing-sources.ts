@@ -1,5 +1,5 @@
 // What the tearing campaign cuts: each source lists exchanges, either refused ones (which must change
-// nothing) or candidates to sweep. Flow-level tearing joins as one more source in TEARING_SOURCES.
+// nothing) or candidates to sweep. Flow-level tearing is one more source (tearing-flows.ts).
 import { Card } from '@mica/card-os/card';
 import { manufactureFromProfile } from '@mica/card-os/factory';
 import { SeededRandom } from '@mica/card-os/random';
@@ -81,7 +81,7 @@ function apduRefused(answer: Uint8Array | null): boolean {
  * design: the decrement before the comparison, then the restore; a cut between them costs the try,
  * which is neither the old nor the new state. card-os/test/apdu-pin.test.ts judges those.
  */
-function pinSuccess(command: Uint8Array, answer: Uint8Array | null): boolean {
+export function pinSuccess(command: Uint8Array, answer: Uint8Array | null): boolean {
   return (
     answer !== null &&
     (command[0]! & 0x80) === 0 &&
