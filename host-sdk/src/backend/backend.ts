@@ -12,7 +12,7 @@ import { entries, type LedgerEntry } from './ledger';
 import { RefusedError, accepted, refused, type Outcome } from './outcome';
 import type { ApiSpec } from './schema';
 import { SecretStore } from './secrets';
-import { openStore, type Db, type Migration } from './store';
+import { openStore, type Db, type Migration, type Statement } from './store';
 
 export type Mode = 'hardened' | 'faithful';
 
@@ -131,6 +131,39 @@ export abstract class SqliteBackend implements Backend {
         .all() as Omit<InFlightItem, 'holder'>[]
     ).map((r) => ({ ...r, holder: this.id }));
     return Promise.resolve(accepted({ id: this.id, kind: this.kind, entries: entries(this.db), inFlight }));
+  }
+
+  private readonly digestStatements = new Map<string, Statement>();
+  private changesStatement: Statement | undefined;
+
+  /**
+   * A SHA-256 per table over its rows (in-process only: the fuzz campaign's "a rejected request
+   * changed nothing" names the table that changed).
+   */
+  storeDigests(): Record<string, string> {
+    const statement = (key: string, sql: string): Statement => {
+      let s = this.digestStatements.get(key);
+      if (!s) this.digestStatements.set(key, (s = this.db.prepare(sql)));
+      return s;
+    };
+    const tables = statement('', "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all() as string[];
+    const out: Record<string, string> = {};
+    for (const name of tables)
+      out[name] = bytesToHex(
+        sha256(utf8ToBytes(JSON.stringify(statement(name, `SELECT * FROM "${name}"`).all()))),
+      );
+    return out;
+  }
+
+  /**
+   * Rows inserted, updated or deleted since the store opened (SQLite total_changes(), rolled-back
+   * ones included): unchanged, nothing was written; changed, compare `storeDigests`.
+   */
+  storeChanges(): number {
+    this.changesStatement ??= this.db.prepare('SELECT total_changes()').pluck();
+    return this.changesStatement.get() as number;
   }
 
   /** Checks `request` against the method's schema (a RequestError names the bad field). */

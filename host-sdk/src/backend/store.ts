@@ -48,6 +48,7 @@ export class StoreError extends Error {
 }
 
 export type Db = Database.Database;
+export type Statement = Database.Statement;
 
 /**
  * Opens (creating if needed) an instance's database and brings its schema up to date: the platform

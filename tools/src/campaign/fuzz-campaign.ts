@@ -1,9 +1,10 @@
 // `mica campaign fuzz`: structure-aware and random inputs for every target (FeliCa frames, APDUs, radio
-// frames, profiles, card images); the budget is the number of inputs, shared by the targets' weights.
-// Back-end HTTP requests join as one more FuzzTarget in FUZZ_TARGETS.
+// frames, profiles, card images, back-end HTTP requests); the budget is the number of inputs, shared by
+// the targets' weights. A target may answer asynchronously (HTTP); the synchronous ones are not awaited.
 import { Draw } from './draw';
 import { apduFuzzTarget } from './fuzz-apdu';
 import { felicaFuzzTarget } from './fuzz-felica';
+import { httpFuzzTarget } from './fuzz-http';
 import { imageFuzzTarget } from './fuzz-image';
 import { profileFuzzTarget } from './fuzz-profile';
 import { rfFuzzTarget } from './fuzz-rf';
@@ -11,7 +12,14 @@ import { thrown, type FuzzTarget } from './fuzz-target';
 import type { CampaignContext, CampaignKind } from './runner';
 
 export function fuzzTargets(): FuzzTarget[] {
-  return [felicaFuzzTarget(), apduFuzzTarget(), rfFuzzTarget(), profileFuzzTarget(), imageFuzzTarget()];
+  return [
+    felicaFuzzTarget(),
+    apduFuzzTarget(),
+    rfFuzzTarget(),
+    profileFuzzTarget(),
+    imageFuzzTarget(),
+    httpFuzzTarget(),
+  ];
 }
 
 const CHUNK = 2_000;
@@ -31,21 +39,22 @@ export async function runFuzz(ctx: CampaignContext, targets: readonly FuzzTarget
     };
     let session;
     try {
-      session = target.open(draw);
+      session = await target.open(draw);
     } catch (e) {
       ctx.fail(target.name, '(setup)', `the target could not start: ${thrown(e)}`);
       continue;
     }
     const tally = new Map<string, number>();
     for (let n = 0; n < counts[i]!; n++) {
-      const how = session.next(log);
+      const answer = session.next(log);
+      const how = typeof answer === 'string' ? answer : await answer;
       tally.set(how, (tally.get(how) ?? 0) + 1);
       if ((n + 1) % CHUNK === 0) {
         ctx.progress(done + n + 1, ctx.budget);
         await ctx.pause();
       }
     }
-    session.finish(log);
+    await session.finish(log);
     ctx.tried(target.name, counts[i]!);
     for (const [how, n] of [...tally].sort((a, b) => b[1] - a[1])) ctx.tried(`${target.name}: ${how}`, n);
     done += counts[i]!;
@@ -57,7 +66,7 @@ export function fuzzCampaign(targets: () => readonly FuzzTarget[] = fuzzTargets)
   return {
     name: 'fuzz',
     description:
-      'structure-aware and random FeliCa frames, APDUs, radio frames, profiles and card images: no crash, every input answered as its protocol says, rejected inputs change nothing',
+      'structure-aware and random FeliCa frames, APDUs, radio frames, profiles, card images and back-end HTTP requests: no crash, every input answered as its protocol says, rejected inputs change nothing',
     unit: 'inputs',
     ciBudget: 30_000,
     defaultBudget: 100_000,

@@ -8,10 +8,13 @@ export interface FuzzLog {
 }
 
 export interface FuzzSession {
-  /** Makes and answers one input; returns how it was made ("structured", "mutated", "random", …). */
-  next(log: FuzzLog): string;
+  /**
+   * Makes and answers one input; returns how it was made ("structured", "mutated", "random", …). A
+   * target that talks to a server (back-end HTTP) answers with a promise.
+   */
+  next(log: FuzzLog): string | Promise<string>;
   /** Final checks once the inputs are done (e.g. the image is still the one it started as). */
-  finish(log: FuzzLog): void;
+  finish(log: FuzzLog): void | Promise<void>;
 }
 
 export interface FuzzTarget {
@@ -19,7 +22,7 @@ export interface FuzzTarget {
   readonly name: string;
   /** Its share of the budget, relative to the other targets. */
   readonly share: number;
-  open(draw: Draw): FuzzSession;
+  open(draw: Draw): FuzzSession | Promise<FuzzSession>;
 }
 
 /** The error's class and message, for a failure line. */
