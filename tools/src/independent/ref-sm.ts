@@ -30,18 +30,28 @@ export class RefApduSession {
   private readonly macKey: Buffer;
   private ssc: Buffer;
 
+  /**
+   * Either the node keys of AUTHENTICATE with RndA and RndB (the 3-pass session), or the SM keys
+   * themselves (`{ enc, mac }`: AUTHENTICATE PK, whose keys come from X25519 and HKDF; no 3-pass messages).
+   */
   constructor(
     readonly suite: R.RefSuite,
-    nodeKeys: readonly Uint8Array[],
-    rndA: Buffer,
-    rndB: Buffer,
+    nodeKeys: readonly Uint8Array[] | { readonly enc: Buffer; readonly mac: Buffer },
+    rndA: Buffer = Buffer.alloc(0),
+    rndB: Buffer = Buffer.alloc(0),
   ) {
-    const t = R.threePass(suite, nodeKeys, rndA, rndB);
-    this.challenge = t.challenge;
-    this.readerResponse = t.readerResponse;
-    this.cardResponse = t.cardResponse;
-    this.enc = t.ks.enc;
-    this.macKey = t.ks.mac;
+    if ('enc' in nodeKeys) {
+      this.challenge = this.readerResponse = this.cardResponse = Buffer.alloc(0);
+      this.enc = nodeKeys.enc;
+      this.macKey = nodeKeys.mac;
+    } else {
+      const t = R.threePass(suite, nodeKeys, rndA, rndB);
+      this.challenge = t.challenge;
+      this.readerResponse = t.readerResponse;
+      this.cardResponse = t.cardResponse;
+      this.enc = t.ks.enc;
+      this.macKey = t.ks.mac;
+    }
     this.ssc = Buffer.alloc(R.blockSize(suite));
   }
 
