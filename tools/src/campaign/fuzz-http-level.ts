@@ -72,6 +72,11 @@ export function httpLevelInput(d: Draw, t: Template): HttpInput {
         [`//v1/${kind}/${id}/${method}`, undefined],
         [`http://other.example${route}`, undefined],
         ['*', [404]],
+        // Request targets that are not a URL path (WHATWG URL refuses them): 400, not a 500.
+        ['//', [400]],
+        [`//x:99999${route}`, [400]],
+        ['http://', [400]],
+        [`//[${route}`, [400]],
         [`/v1/${kind}/${id}/${method}#frag`, undefined],
         [`/v1/${kind}/${id}/${encodeURIComponent('é\u0000')}`, [404]],
       ]);

@@ -2,8 +2,8 @@
 // JSON body answers 200 with the method's outcome ({"ok":true,"result"} or {"ok":false,"code",…});
 // 4xx only for transport-level problems, each with {"ok":false,"code","message"} naming what was
 // wrong, and nothing changes: 401/403 E_UNAUTHORIZED, 400 E_BAD_REQUEST (not JSON, a field of the
-// wrong shape), 404 E_NO_ROUTE, 405, 413. Key holders are served at /v1/<kind>/<id>/keyholder/<op>
-// (the RemoteKeyHolder message link). GET /v1/_instances lists the served instances; with a
+// wrong shape, a request target that is not a path), 404 E_NO_ROUTE, 405, 413. Key holders are
+// served at /v1/<kind>/<id>/keyholder/<op> (the RemoteKeyHolder message link). GET /v1/_instances lists the served instances; with a
 // virtual clock, GET /v1/_clock and POST /v1/_clock/advance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,7 +72,17 @@ export class BackendServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://x');
+    } catch {
+      // node's parser passes any request target; "//", "http://" or "//host:99999/…" is no URL path.
+      throw new HttpProblem(
+        400,
+        'E_BAD_REQUEST',
+        `the request target ${JSON.stringify((req.url ?? '').slice(0, 80))} is not a path (use /v1/<kind>/<id>/<method>)`,
+      );
+    }
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'v1' || parts.length < 2)
       throw new HttpProblem(404, 'E_NO_ROUTE', `no route ${url.pathname} (use /v1/<kind>/<id>/<method>)`);
