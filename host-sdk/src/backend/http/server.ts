@@ -3,8 +3,8 @@
 // 4xx only for transport-level problems, each with {"ok":false,"code","message"} naming what was
 // wrong, and nothing changes: 401/403 E_UNAUTHORIZED, 400 E_BAD_REQUEST (not JSON, a field of the
 // wrong shape, a request target that is not a path), 404 E_NO_ROUTE, 405, 413. Key holders are
-// served at /v1/<kind>/<id>/keyholder/<op> (the RemoteKeyHolder message link). GET /v1/_instances lists the served instances; with a
-// virtual clock, GET /v1/_clock and POST /v1/_clock/advance.
+// served at /v1/<kind>/<id>/keyholder/<op> (the RemoteKeyHolder message link). GET /v1/_instances
+// lists the served instances; with a virtual clock, GET /v1/_clock and POST /v1/_clock/advance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { VirtualClock } from '../../platform/clock';
