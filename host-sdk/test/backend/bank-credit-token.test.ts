@@ -14,6 +14,7 @@ import {
   bankCreditImage,
 } from '../../../card-os/test/bank-credit-fixtures';
 import { ApduClient } from '../../src/apdu/apdu-client';
+import { LocalAppletKeys } from '../../src/applets/applet-keys';
 import { BankClient } from '../../src/applets/bank-client';
 import { CreditClient } from '../../src/applets/credit-client';
 import { audit } from '../../src/backend/audit';
@@ -21,12 +22,9 @@ import type { Mode } from '../../src/backend/backend';
 import { expectOk } from '../../src/backend/outcome';
 import { World } from '../../src/backend/world';
 import { resealEnvelope } from '../../src/bank-credit/token';
-import {
-  depositAtAtm,
-  exchangeContractKeys,
-  purchaseAtClient,
-  type Placement,
-} from '../../src/bank-credit/parties';
+import { exchangeContractKeys } from '../../src/bank-credit/parties';
+import { AtmTerminal, type Placement } from '../../src/terminals/atm-terminal';
+import { CreditTerminal } from '../../src/terminals/credit-terminal';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { jstInstant } from '../../src/platform/clock';
 import { SeededRng } from '../../src/platform/rng';
@@ -96,7 +94,7 @@ async function setUp(keyMode: 'ca' | 'contract' | 'common', mode: Mode = 'harden
     for (const b of [bank, bank2, credit]) views.push(expectOk(await b.auditView({})));
     return audit(views).ok;
   };
-  return { clock, world, bank, bank2, credit, bureau, root, bankApp, creditApp, audited };
+  return { clock, world, bank, bank2, credit, bureau, root, apdu, bankApp, creditApp, audited };
 }
 
 type W = Awaited<ReturnType<typeof setUp>>;
@@ -104,13 +102,19 @@ type W = Awaited<ReturnType<typeof setUp>>;
 const BANK_KEY = { suite: '2k3des', code: BANK_AREA, key: BC_KEYS.bankArea };
 const CREDIT_KEY = { suite: '2k3des', code: CREDIT_AREA, key: BC_KEYS.creditArea };
 
-/** A1-A6 at the ATM (parties.ts): the deposit must succeed. */
+/** A1-A6 at the ATM (AtmTerminal): the deposit must succeed. */
 async function deposit(w: W, amount: number, placement: Placement = 'share') {
-  const r = await depositAtAtm({
-    bank: w.bank,
-    bankApp: w.bankApp,
+  const atm = new AtmTerminal({
+    id: 'atm',
+    bank: { id: BANK, api: w.bank },
+    card: w.apdu,
+    bankAid: hexToBytes(BANK_AID),
+    creditAid: hexToBytes(CREDIT_AID),
     areaKey: BANK_KEY,
     random: counter(),
+    clock: w.clock,
+  });
+  const r = await atm.deposit({
     txId: tx(),
     cardId: CARD_ID,
     creditCoId: CREDIT,
@@ -122,20 +126,18 @@ async function deposit(w: W, amount: number, placement: Placement = 'share') {
   return r.result.deposit;
 }
 
-/** B1-B8 at the credit client (parties.ts): the authorization must be answered. */
+/** B1-B8 at the credit client (CreditTerminal): the authorization must be answered. */
 async function purchase(w: W, amount: number, store: 'own' | 'shared', mark = true) {
-  const r = await purchaseAtClient({
-    credit: w.credit,
-    creditApp: w.creditApp,
+  const client = new CreditTerminal({
+    id: 'client',
+    credit: { id: CREDIT, api: w.credit },
+    card: w.apdu,
+    creditAid: hexToBytes(CREDIT_AID),
     areaKey: CREDIT_KEY,
     random: counter(),
-    txId: tx(),
-    cardId: CARD_ID,
-    cardNo: CARD_NO,
-    amount,
-    store,
-    mark,
+    placement: store === 'shared' ? 'share' : 'transfer',
   });
+  const r = await client.purchase({ txId: tx(), cardId: CARD_ID, cardNo: CARD_NO, amount, mark });
   if (!r.ok) throw new Error(`purchase: ${r.code} at ${r.step}`);
   for (const sw of r.result.markSws) expect(sw).toBe(0x9000);
   return r.result;
@@ -158,6 +160,13 @@ async function fig5(placement: 'share' | 'transfer', keyMode: 'ca' | 'contract' 
   const d = await deposit(w, 30_000, placement);
   expect(d.effectiveUntil).toBe(Math.floor((jstInstant(2004, 7, 10) - jstInstant(2000, 1, 1)) / 86_400_000));
   if (placement === 'transfer') {
+    await w.bankApp.select();
+    const keys = new LocalAppletKeys(
+      '2k3des',
+      [{ code: BANK_AREA, key: hexToBytes(BC_KEYS.bankArea) }],
+      counter(),
+    );
+    expect((await w.bankApp.authenticate(keys)).ok).toBe(true);
     const shared = await w.bankApp.listTokens();
     expect(shared.ok && shared.tokens.length).toBe(0);
   }

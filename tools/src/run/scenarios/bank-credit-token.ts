@@ -1,13 +1,16 @@
 // `mica run bank-credit-token` (flows.md 2, seed 000): key exchange, pool deposit and token, credit
 // authorization with tokens, closing, deduction batch and 1103 reconciliation, with the acceptance
-// checks of flows.md 2.6 this scenario demonstrates. Fig. 5 runs in the fixture "main" with the chosen
-// placement and key mode; every other check runs in a fresh fixture of its own. Expected figures are
-// Fig. 5's (flows.md 2.6), worked by hand. Not built yet, so not declared (tools/README.md): `direct`
-// (AUTHENTICATE PK), PUT TOKEN to another user's card, and the `invalid` reflection at 1103.
+// checks of flows.md 2.6. Fig. 5 runs in the fixture "main" with the chosen placement (`share`,
+// `transfer`, or `direct`: AUTHENTICATE PK, flows.md 2.5) and key mode, and F2 runs it in the other
+// two placements; every other check runs in a fresh fixture of its own. Expected figures are Fig. 5's
+// (flows.md 2.6), worked by hand.
+import { BANK_CREDIT } from '@mica/apdu-specs/apdu/bank-credit';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { putTokenData } from '@mica/host-sdk/applets/bank-client';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
-import type { Placement } from '@mica/host-sdk/bank-credit/parties';
+import { issueCertificate } from '@mica/host-sdk/bureau/certificate';
+import { PLACEMENTS, type Placement } from '@mica/host-sdk/terminals/atm-terminal';
 import { resealEnvelope, type KeyMode } from '@mica/host-sdk/bank-credit/token';
 import { jstDay, jstInstant } from '@mica/host-sdk/platform/clock';
 import { newTxId } from '@mica/host-sdk/platform/tx-id';
@@ -25,7 +28,7 @@ const CHECKS = [
   },
   {
     id: 'F2',
-    text: 'the Fig. 5 flow passes with `share` and with `transfer` (the token then exists only in the credit applet); `direct` is not built yet',
+    text: 'the Fig. 5 flow passes with `share`, with `transfer` (the token then exists only in the credit applet) and with `direct`',
   },
   {
     id: 'N1',
@@ -37,6 +40,15 @@ const CHECKS = [
   { id: 'N5', text: 'an expired token is not reflected' },
   { id: 'N6', text: 'a token replayed after MARK TOKEN USED was lost gives ALREADY_USED' },
   { id: 'N7', text: 'an envelope relayed through another user’s card gives USER_MISMATCH' },
+  { id: 'N8', text: 'PUT TOKEN to another user’s card fails without the bank’s authentication' },
+  {
+    id: 'N9',
+    text: 'a reflection whose deposit the bank never reports becomes `invalid` at 1103; it is reversed, and an exception row is written',
+  },
+  {
+    id: 'PK1',
+    text: 'attack (direct): a bank certificate not issued by this credit company’s trust anchor is refused by the card at AUTHENTICATE PK, and nothing is stored',
+  },
   {
     id: 'P1',
     text: 'partial pre-payment: the rest comes from the personal account; if that account is short, 805 is sent and the row becomes overdue',
@@ -97,7 +109,8 @@ export async function fig5(c: CheckRun, w: Seed000World): Promise<void> {
   await w.f.advanceBy(3_600_000);
   const d = await deposited(c, w, 30_000);
   c.equal(d?.effectiveUntil, JULY_10_DAY, '(3) the token is effective until the deduction day 2004-07-10');
-  if (w.placement === 'transfer') c.equal(await w.bankStore(), 0, 'tokens in the bank applet (transfer)');
+  if (w.placement !== 'share')
+    c.equal(await w.stores(), [0, 1], `tokens in the bank applet and the credit applet (${w.placement})`);
   const p4 = await assessed(c, w, 20_000);
   c.equal(
     [p4?.result, p4?.step, p4?.tokens.map((t) => t.status), p4?.available],
@@ -130,7 +143,7 @@ export const bankCreditToken: Scenario = {
   name: 'bank-credit-token',
   title: 'seed 000: bank pool deposit, credit token, authorization, deduction and reconciliation',
   variants: {
-    placement: ['share', 'transfer'],
+    placement: PLACEMENTS,
     'key-mode': ['ca', 'contract', 'common'],
   },
   checks: CHECKS,
@@ -146,8 +159,8 @@ export const bankCreditToken: Scenario = {
     });
 
     await ctx.check('F2', async (c) => {
-      const other: Placement = placement === 'share' ? 'transfer' : 'share';
-      await fig5(c, await make(`fig5-${other}`, { placement: other }));
+      for (const other of PLACEMENTS.filter((p) => p !== placement))
+        await fig5(c, await make(`fig5-${other}`, { placement: other }));
     });
 
     await ctx.check('K1', async (c) => {
@@ -329,6 +342,181 @@ export const bankCreditToken: Scenario = {
       c.equal([r.tokens[0]?.status, r.result], ['USER_MISMATCH', 'OK_AVAILABLE'], 'the relayed token');
       c.equal(r.available, EXAMPLE.limit - 1_000, 'available credit of U0002 (nothing reflected)');
       c.equal(expectOk(await w.credit.reflections({ cardNo: EXAMPLE.cardNo })), [], 'reflections of U0001');
+    });
+
+    await ctx.check('N8', async (c) => {
+      const w = await make('other-card');
+      const d = await deposited(c, w, 30_000);
+      const other = await w.otherCard();
+      // The bank authenticates U0002's card and reads its account: it authors no PUT TOKEN for it.
+      const from = w.exchanges.length;
+      const r = await w.atm(other.apdu).deposit({
+        txId: newTxId(w.f.random('other-card')),
+        cardId: EXAMPLE.cardId,
+        creditCoId: IDS.credit,
+        creditCardNo: EXAMPLE.cardNo,
+        amount: 30_000,
+        placement,
+      });
+      c.equal(
+        r.ok || [r.code, r.step],
+        ['E_WRONG_CARD', '705'],
+        'the bank, asked to deposit with U0002’s card',
+      );
+      c.equal(w.since(from, 'PUT TOKEN'), 'not sent', 'PUT TOKEN sent by the ATM');
+      // Without the bank's authentication: U0001's token put to U0002's card in plain, to either applet,
+      // and under a session opened with a key that is not the bank's.
+      const data = putTokenData({
+        today: d?.today ?? 0,
+        tokenId: hexToBytes(d?.row.tokenId ?? '00'.repeat(16)),
+        creditCompanyId: new TextEncoder().encode(IDS.credit),
+        effectiveUntil: d?.effectiveUntil ?? 0,
+        envelope: hexToBytes(d?.envelope ?? '00'),
+      });
+      const sws: string[] = [];
+      for (const app of [other.bank, other.credit]) {
+        await app.select();
+        const put = await other.apdu.send({
+          cla: BANK_CREDIT.cla,
+          ins: BANK_CREDIT.putToken,
+          p1: 0,
+          p2: 0,
+          data,
+          ne: 256,
+        });
+        sws.push(put.sw.toString(16).toUpperCase());
+      }
+      c.equal(sws, ['6982', '6982'], 'plain PUT TOKEN to the bank applet and to the credit applet');
+      await other.bank.select();
+      const forged = await w.authenticateWith(other.bank, 'bank', w.f.random('not-the-bank').bytes(16));
+      c.equal(forged, false, 'AUTHENTICATE with a key that is not the bank’s');
+      await w.f.step({
+        step: '705',
+        from: 'someone',
+        to: 'card-2',
+        summary: `U0001's token put to U0002's card without the bank → PUT TOKEN ${sws.join(', ')}; AUTHENTICATE ${forged ? 'accepted' : 'refused'}`,
+      });
+      c.equal(await w.storesOf(other), [0, 0], 'tokens on U0002’s card (bank store, credit store)');
+      c.equal(await w.stores(), placement === 'share' ? [1, 0] : [0, 1], 'tokens on U0001’s card');
+    });
+
+    await ctx.check('N9', async (c) => {
+      // PUT TOKEN's answer is lost (for transfer: TRANSFER TOKEN's), and so is the answer of the bank's
+      // LIST TOKENS check (A6): the bank reverses the deposit while the token is on the card.
+      const w = await make('unreported');
+      await assessed(c, w, 100_000);
+      await w.f.advanceTo(jstInstant(2004, 6, 15));
+      await w.close(CYCLE);
+      await w.f.advanceBy(3_600_000);
+      w.loseAnswers(placement === 'transfer' ? BANK_CREDIT.transferToken : BANK_CREDIT.putToken);
+      w.loseAnswers(BANK_CREDIT.listTokens);
+      const r = await w.deposit(30_000);
+      c.equal(r.ok || [r.code, r.step], ['E_TOKEN_NOT_STORED', '705'], 'the deposit, both answers lost');
+      const rows = expectOk(await w.bank.poolRows({}));
+      c.equal(
+        rows.map((x) => [x.amount, x.status]),
+        [[30_000, 'reversed']],
+        'the pool row',
+      );
+      c.equal(
+        await w.stores(),
+        placement === 'share' ? [1, 0] : [0, 1],
+        'the token is on the card all the same',
+      );
+      const p = await assessed(c, w, 20_000);
+      c.equal(
+        [p?.result, p?.tokens.map((t) => t.status), p?.available],
+        ['OK_AVAILABLE', ['REFLECTED'], 10_000],
+        'the purchase the token enables',
+      );
+      await w.f.advanceTo(jstInstant(2004, 7, 10, 9));
+      const batch = await w.deduct(CYCLE);
+      c.equal(
+        batch.rows.map((x) => [x.userId, x.fromPool, x.fromPersonal, x.tokens.length]),
+        [[EXAMPLE.userId, 0, 100_000, 0]],
+        'the deduction row: nothing from the pool, the token not listed',
+      );
+      const tokenId = rows[0]?.tokenId;
+      c.equal(
+        expectOk(await w.credit.reflections({ cardNo: EXAMPLE.cardNo })).map((x) => [
+          x.reflectionId,
+          x.status,
+        ]),
+        [[tokenId, 'invalid']],
+        'the reflection after 1103',
+      );
+      c.equal(
+        expectOk(await w.credit.exceptions({ cycleId: CYCLE })),
+        [{ cycleId: CYCLE, reflectionId: tokenId, reason: 'not reported by the bank' }],
+        'the exception row [1103]',
+      );
+      const a = await account(w);
+      c.equal(
+        [a.liabilityBilled, a.liabilityUnbilled, a.available],
+        [0, 20_000, 80_000],
+        'the purchase it enabled stays in the liability (available without the reflection)',
+      );
+    });
+
+    await ctx.check('PK1', async (c) => {
+      const w = await make('pk-forged', { placement: 'direct' });
+      // A bank certificate naming MICABANK and CREDITCO as its issuer, signed by a key that is not
+      // CREDITCO's certification key (the card's trust anchor).
+      const rogue = w.f.random('rogue-anchor').bytes(32);
+      const bankKey = w.f.random('rogue-bank').bytes(32);
+      const s = Math.floor(w.f.clock.now() / 1000);
+      const certificate = issueCertificate(
+        {
+          role: 'bank',
+          keyType: 'ed25519',
+          subjectId: IDS.bank,
+          publicKey: ed25519.getPublicKey(bankKey),
+          notBefore: s,
+          notAfter: s + 86_400,
+        },
+        IDS.credit,
+        rogue,
+      );
+      const anchor = expectOk(await w.credit.pkmaAnchor({}));
+      const idm = await w.idm();
+      const app = w.creditClient();
+      await app.select();
+      const from = w.exchanges.length;
+      const auth = await app.authenticatePk(
+        { certificate, sign: (m) => Promise.resolve(ed25519.sign(m, bankKey)) },
+        { issuerId: anchor.issuerId, publicKey: hexToBytes(anchor.publicKey), now: s },
+        idm,
+        (n) => w.f.random('rogue-session').bytes(n),
+      );
+      c.equal(
+        auth.ok || auth.sw?.toString(16).toUpperCase(),
+        '6982',
+        'AUTHENTICATE PK (1) with the forged bank certificate',
+      );
+      const put = await w.apdu.send({
+        cla: BANK_CREDIT.cla,
+        ins: BANK_CREDIT.putToken,
+        p1: 0,
+        p2: 0,
+        data: putTokenData({
+          today: 0,
+          tokenId: new Uint8Array(16).fill(0xee),
+          creditCompanyId: new TextEncoder().encode(IDS.credit),
+          effectiveUntil: 0xffff,
+          envelope: new Uint8Array(64),
+        }),
+        ne: 256,
+      });
+      c.equal(put.sw.toString(16).toUpperCase(), '6982', 'PUT TOKEN after the refused AUTHENTICATE PK');
+      await w.f.step({
+        step: '1502',
+        from: 'rogue',
+        to: 'card',
+        summary: 'a bank certificate under another anchor → refused; PUT TOKEN refused',
+        card: { command: 'AUTHENTICATE PK', status: w.since(from, 'AUTHENTICATE PK') },
+      });
+      c.equal(await w.stores(), [0, 0], 'tokens on the card');
+      c.equal(expectOk(await w.bank.poolRows({})), [], 'pool rows');
     });
 
     await ctx.check('P1', async (c) => {
