@@ -29,10 +29,11 @@ function snrOf(sumAbs: number, sumSq: number, n: number): number | undefined {
 }
 const SYNC_INV = 0x4db2;
 
+/** Set bits of a 32-bit value, branch-free (the sync search calls this at every sample offset of every bit). */
 function popcount(v: number): number {
-  let n = 0;
-  for (let x = v; x; x &= x - 1) n++;
-  return n;
+  let x = v - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 interface SyncHit {
@@ -205,10 +206,10 @@ function searchSync(c: (s: number) => number, n: number, spb: number, opts: Demo
       reg[o] = r;
       if (k < 23) continue;
       const word = r & 0xffff;
-      const pre = popcount(r >>> 16);
+      // The preamble's bits are counted only when the sync word matches (most offsets stop here).
       let inverted: boolean | undefined;
-      if (popcount(word ^ SYNC) <= tol && pre <= 1) inverted = false;
-      else if (detectInverted && popcount(word ^ SYNC_INV) <= tol && pre >= 7) inverted = true;
+      if (popcount(word ^ SYNC) <= tol && popcount(r >>> 16) <= 1) inverted = false;
+      else if (detectInverted && popcount(word ^ SYNC_INV) <= tol && popcount(r >>> 16) >= 7) inverted = true;
       if (inverted === undefined) continue;
       const at = s - 15 * spb;
       let strength = 0;
