@@ -17,7 +17,7 @@ import { LocalAppletKeys, type RandomBytes } from '../applets/applet-keys';
 import { BankClient, type TokenEntry, type TokenResult, type TokenToPut } from '../applets/bank-client';
 import { CreditClient } from '../applets/credit-client';
 import type { PkBankIdentity, PkTrust } from '../applets/pk-auth';
-import type { BankBackend, PoolDeposit } from '../backend/kinds/bank';
+import type { BankBackend, PkmaIdentity, PoolDeposit } from '../backend/kinds/bank';
 import { expectOk } from '../backend/outcome';
 import type { Clock } from '../platform/clock';
 import { TransportError } from '../transport/transport';
@@ -99,6 +99,14 @@ export class AtmTerminal {
     if (!(await this.openBankApplet())) return this.refuse('E_CARD_AUTH_FAILED', '705');
     const acct = await this.bankApp.readAccount();
     if (!acct.ok) return this.refuse('E_CARD_AUTH_FAILED', '705');
+    // `direct` needs what credit handed over at 1501; missing, nothing moves (no contract at all is
+    // depositToPool's 702, below).
+    let pk: PkmaIdentity | undefined;
+    if (d.placement === 'direct') {
+      const id = await bank.pkmaIdentity({ creditCoId: d.creditCoId });
+      if (id.ok) pk = id.result;
+      else if (id.code !== 'E_NO_CONTRACT') return this.refuse(id.code, id.step);
+    }
     const r = await bank.depositToPool({
       txId: d.txId,
       userId: acct.account.userId,
@@ -118,14 +126,14 @@ export class AtmTerminal {
       envelope: hexToBytes(dep.envelope),
     };
     const stored = { inBank: false };
-    const put = await this.put(d, token, stored);
+    const put = await this.put(d, token, stored, pk);
     await this.note('A6', `${d.placement}: the token`, 'PUT TOKEN', put.ok ? '9000' : sw(put.sw));
     if (put.ok) {
       expectOk(await bank.commitDeposit({ txId: d.txId }));
       return { ok: true, result: { deposit: dep, slot: put.slot, recovered: false } };
     }
     // A6: failure or no answer → LIST TOKENS in a new session.
-    const found = await this.listed(d, dep.row.tokenId, stored.inBank);
+    const found = await this.listed(d, dep.row.tokenId, stored.inBank, pk);
     const seen = found === undefined ? 'no answer' : found ? 'the token is there' : 'the token is not there';
     await this.note('A6', `check after PUT TOKEN: ${seen}`, 'LIST TOKENS', seen);
     if (found) {
@@ -145,9 +153,10 @@ export class AtmTerminal {
   }
 
   /** A6′: SELECT credit, AUTHENTICATE PK with the bank's identity for C. */
-  private async openCreditApplet(creditCoId: string): Promise<boolean> {
+  private async openCreditApplet(id: PkmaIdentity | undefined): Promise<boolean> {
+    if (!id) return false;
     const bank = this.o.bank.api;
-    const id = expectOk(await bank.pkmaIdentity({ creditCoId }));
+    const creditCoId = id.creditCoId;
     const identity: PkBankIdentity = {
       certificate: hexToBytes(id.certificate),
       sign: async (message) =>
@@ -173,10 +182,15 @@ export class AtmTerminal {
   }
 
   /** PUT TOKEN by placement; a lost answer (TransportError) is 'no answer'. */
-  private async put(d: AtmDeposit, token: TokenToPut, stored: { inBank: boolean }): Promise<Put> {
+  private async put(
+    d: AtmDeposit,
+    token: TokenToPut,
+    stored: { inBank: boolean },
+    pk: PkmaIdentity | undefined,
+  ): Promise<Put> {
     try {
       if (d.placement === 'direct') {
-        if (!(await this.openCreditApplet(d.creditCoId))) return { ok: false, sw: 0x6982 };
+        if (!(await this.openCreditApplet(pk))) return { ok: false, sw: 0x6982 };
         return await this.creditApp.putToken(token);
       }
       const put = await this.bankApp.putToken(token);
@@ -195,12 +209,17 @@ export class AtmTerminal {
    * session; undefined when the check itself gets no answer or no session. For `transfer` a token
    * still in the bank applet's store is passed on once more (the pass is journaled: never in two places).
    */
-  private async listed(d: AtmDeposit, tokenId: string, putInBank: boolean): Promise<boolean | undefined> {
+  private async listed(
+    d: AtmDeposit,
+    tokenId: string,
+    putInBank: boolean,
+    pk: PkmaIdentity | undefined,
+  ): Promise<boolean | undefined> {
     const has = (l: TokenResult<{ readonly tokens: TokenEntry[] }>): boolean | undefined =>
       l.ok ? l.tokens.some((t) => bytesToHex(t.tokenId) === tokenId) : undefined;
     try {
       if (d.placement === 'direct') {
-        if (!(await this.openCreditApplet(d.creditCoId))) return undefined;
+        if (!(await this.openCreditApplet(pk))) return undefined;
         return has(await this.creditApp.listTokens('own'));
       }
       if (!(await this.openBankApplet())) return undefined;
