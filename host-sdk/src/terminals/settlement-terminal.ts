@@ -16,7 +16,7 @@ import type { StoreBackend } from '../backend/kinds/store';
 import type { Clock } from '../platform/clock';
 import { decodeBill, billHash, type Bill, type BillEncoding } from '../settlement/bill';
 import { verifySignature, type SigKind } from '../settlement/signatures';
-import type { Transport } from '../transport/transport';
+import { TransportError, type Transport } from '../transport/transport';
 import { swText, type TerminalReporter } from './events';
 import type { TerminalStore } from './terminal-store';
 
@@ -117,6 +117,28 @@ interface Purchase {
   /** SPC commands forwarded to the card. */
   spcForwarded: number;
   verified: SigKind[];
+}
+
+/** Sends of one request to the SMD while the link is lost. */
+const SEND_ATTEMPTS = 3;
+
+/**
+ * Sends a request to the SMD again while the link is lost (a lost request or a lost response look the
+ * same here). Every request sent this way is one the SMD answers idempotently: by its txId (begin*), by
+ * the card answer it carries (its idempotency table returns the stored outcome: the same next card
+ * command, nothing booked twice), or by state (recover* reopen the same session). `onLost` runs at
+ * the first lost link (a card value the SMD may not have booked is held in flight, C4); after the last
+ * attempt the lost link propagates and what is held stays.
+ */
+async function retried<T>(send: () => Promise<T>, onLost?: () => void): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!(e instanceof TransportError) || i >= SEND_ATTEMPTS) throw e;
+      if (i === 1) onLost?.();
+    }
+  }
 }
 
 const refusal = (code: string, step: string, message: string): Refusal => ({
@@ -234,11 +256,11 @@ export class SettlementTerminal {
   ): Promise<Outcome<CardStep> | Refusal> {
     const a1 = await this.cardStep(step, 'AUTHENTICATE 1', hexToBytes(first.command));
     if (!a1) return refusal('E_CARD_AUTH_FAILED', step, 'no answer to AUTHENTICATE 1');
-    const second = await this.o.smd.api.authChallenge({ ref, response: bytesToHex(a1) });
+    const second = await retried(() => this.o.smd.api.authChallenge({ ref, response: bytesToHex(a1) }));
     if (!second.ok) return second;
     const a2 = await this.cardStep(step, 'AUTHENTICATE 2', hexToBytes(second.result.command));
     if (!a2) return refusal('E_CARD_AUTH_FAILED', step, 'no answer to AUTHENTICATE 2');
-    return this.o.smd.api.authConfirm({ ref, response: bytesToHex(a2) });
+    return retried(() => this.o.smd.api.authConfirm({ ref, response: bytesToHex(a2) }));
   }
 
   /** A purchase, first or second embodiment (flows.md 4.2 rows 1-18). */
@@ -293,16 +315,18 @@ export class SettlementTerminal {
       return refusal('DECLINED', 'ST105', 'the user declined');
     }
     const settlementId = `${bytesToHex(new TextEncoder().encode(bill.orderNo))}${p.nonce}`;
-    const begun = await this.o.smd.api.beginSettlement({
-      txId: settlementId,
-      embodiment: p.embodiment,
-      bill: b.bill,
-      encoding: b.encoding,
-      sig1: b.sig1,
-      certificate: b.certificate,
-      cardId: card.cardId,
-      ...(p.embodiment === 'second' ? { balance: card.balance } : {}),
-    });
+    const begun = await retried(() =>
+      this.o.smd.api.beginSettlement({
+        txId: settlementId,
+        embodiment: p.embodiment,
+        bill: b.bill,
+        encoding: b.encoding,
+        sig1: b.sig1,
+        certificate: b.certificate,
+        cardId: card.cardId,
+        ...(p.embodiment === 'second' ? { balance: card.balance } : {}),
+      }),
+    );
     if (!begun.ok) {
       await this.report(begun.step, 'smd', 'client', `${begun.code}: ${begun.message}`);
       return begun;
@@ -338,7 +362,9 @@ export class SettlementTerminal {
       }
       const bi = await this.cardStep('ST12', 'SECURE COMMAND (BRC)', hexToBytes(brc.command));
       if (!bi) return refusal('E_CARD_REFUSED', 'ST13', 'no answer to BRC');
-      const info = await this.o.smd.api.balanceInfo({ settlementId, response: bytesToHex(bi) });
+      const info = await retried(() =>
+        this.o.smd.api.balanceInfo({ settlementId, response: bytesToHex(bi) }),
+      );
       if (!info.ok) {
         await this.report(info.step, 'smd', 'client', `${info.code}: ${info.message}`);
         return info;
@@ -424,19 +450,22 @@ export class SettlementTerminal {
       const name = sending === 'spc' ? 'SECURE COMMAND (SPC)' : 'SECURE COMMAND (READ LOG)';
       const stage = sending === 'spc' ? step : 'ST19';
       const answer = await this.exchange(stage, hexToBytes(command));
-      if (!answer) {
+      const hold = (topic: string): void => {
         if (sending === 'spc' && held === undefined)
           held = this.o.store.hold({
             txId: settlementId,
             peer: this.o.smd.id,
-            topic: 'spc-answer-lost',
+            topic,
             payload: { orderNo: spc.header?.orderNo },
             floatIssuer: this.o.smd.id,
             floatAmount: -(spc.header?.amount ?? 0),
           });
+      };
+      if (!answer) {
+        hold('spc-answer-lost');
         await this.reportCard(stage, name, undefined);
         await this.report('ST19', 'client', 'smd', 'the answer was lost: re-authenticate and read the log');
-        const again = await this.o.smd.api.recoverSettlement({ settlementId });
+        const again = await retried(() => this.o.smd.api.recoverSettlement({ settlementId }));
         if (!again.ok) return again;
         const authed = await this.authenticate(settlementId, again.result, 'ST19');
         if (!authed.ok) return authed;
@@ -444,11 +473,23 @@ export class SettlementTerminal {
         sending = 'log';
         continue;
       }
-      const r =
-        sending === 'spc'
-          ? await this.o.smd.api.completeSettlement({ settlementId, response: bytesToHex(answer) })
-          : await this.o.smd.api.reconcileSettlement({ settlementId, response: bytesToHex(answer) });
-      if (r.ok && r.result.kind === 'acn' && held !== undefined) this.o.store.release(held);
+      // The PCN (or the log) on its way to the SMD: a lost link leaves a debit nobody booked (C4) until
+      // the same request, sent again, reaches the SMD.
+      const response = bytesToHex(answer);
+      const r = await retried(
+        () =>
+          sending === 'spc'
+            ? this.o.smd.api.completeSettlement({ settlementId, response })
+            : this.o.smd.api.reconcileSettlement({ settlementId, response }),
+        () => hold('pcn-unbooked'),
+      );
+      // The SMD has accounted for the card's answer: booked it (the ACN, or suspense for a PCN
+      // mismatch) or heard that the card refused the debit. Only a log read still to come keeps it held.
+      const settled = r.ok ? r.result.kind === 'acn' : sending === 'spc';
+      if (settled && held !== undefined) {
+        this.o.store.release(held);
+        held = undefined;
+      }
       await this.reportCard(stage, name, answer);
       if (!r.ok) {
         await this.report(r.step, 'smd', 'client', `${r.code}: ${r.message}`);
@@ -524,11 +565,13 @@ export class SettlementTerminal {
   async topUp(t: TopUpRequest): Promise<TopUpDone | Refusal> {
     const card = await this.selectAndRead('(3)');
     if ('ok' in card) return card;
-    const begun = await this.o.smd.api.beginTopUp({
-      txId: t.topUpId,
-      cardId: card.cardId,
-      balance: card.balance,
-    });
+    const begun = await retried(() =>
+      this.o.smd.api.beginTopUp({
+        txId: t.topUpId,
+        cardId: card.cardId,
+        balance: card.balance,
+      }),
+    );
     if (!begun.ok) return begun;
     await this.report('(3)', 'client', 'smd', `card ${card.cardId}, balance ${card.balance}`);
     const authed = await this.authenticate(t.topUpId, begun.result, '(3)');
@@ -539,7 +582,9 @@ export class SettlementTerminal {
       hexToBytes(authed.result.command),
     );
     if (!history) return refusal('E_CARD_REFUSED', '(4)', 'no answer to READ LOG');
-    const stored = await this.o.smd.api.topUpHistory({ topUpId: t.topUpId, response: bytesToHex(history) });
+    const stored = await retried(() =>
+      this.o.smd.api.topUpHistory({ topUpId: t.topUpId, response: bytesToHex(history) }),
+    );
     if (!stored.ok) return stored;
     await this.report(
       '(4)',
@@ -588,7 +633,13 @@ export class SettlementTerminal {
     }
     const applied = await this.exchange('(7)', hexToBytes(msg.command));
     if (!applied) return this.recoverTopUp(t, card.cardId);
-    const done = await this.o.smd.api.completeTopUp({ topUpId: t.topUpId, response: bytesToHex(applied) });
+    // The card's answer on its way to the SMD: while the link is lost the value is on the card only (C4).
+    let held: number | undefined;
+    const done = await retried(
+      () => this.o.smd.api.completeTopUp({ topUpId: t.topUpId, response: bytesToHex(applied) }),
+      () => (held = this.valueHeld(t, card.cardId, 'value-update-unbooked')),
+    );
+    if (held !== undefined) this.o.store.release(held);
     await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', applied);
     if (!done.ok) {
       await this.report(done.step, 'smd', 'client', `${done.code}: ${done.message}`);
@@ -597,7 +648,9 @@ export class SettlementTerminal {
     await this.report('(8)', 'smd', 'client', `top-up applied: balance ${done.result.newBalance} (Fig. 31)`);
     const log = await this.cardStep('(9)', 'SECURE COMMAND (READ LOG)', hexToBytes(done.result.command));
     if (!log) return refusal('E_CARD_REFUSED', '(9)', 'no answer to READ LOG');
-    const kept = await this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) });
+    const kept = await retried(() =>
+      this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) }),
+    );
     if (!kept.ok) return kept;
     await this.report(
       '(9)',
@@ -613,27 +666,34 @@ export class SettlementTerminal {
     };
   }
 
+  /** A top-up's value the card may hold and the SMD has not booked (in flight, C4). */
+  private valueHeld(t: TopUpRequest, cardId: string, topic: string): number {
+    return this.o.store.hold({
+      txId: t.topUpId,
+      peer: this.o.smd.id,
+      topic,
+      payload: { cardId },
+      floatIssuer: this.o.smd.id,
+      floatAmount: t.amount,
+    });
+  }
+
   /**
    * (7) the answer to VALUE UPDATE was lost: the card may hold the value nobody booked (held in the
    * outbox as in flight, C4) until the SMD re-authenticates and reads the log (flows.md 4.2 row 22).
    */
   private async recoverTopUp(t: TopUpRequest, cardId: string): Promise<TopUpDone | Refusal> {
-    const held = this.o.store.hold({
-      txId: t.topUpId,
-      peer: this.o.smd.id,
-      topic: 'value-update-answer-lost',
-      payload: { cardId },
-      floatIssuer: this.o.smd.id,
-      floatAmount: t.amount,
-    });
+    const held = this.valueHeld(t, cardId, 'value-update-answer-lost');
     await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', undefined);
-    const again = await this.o.smd.api.recoverTopUp({ topUpId: t.topUpId });
+    const again = await retried(() => this.o.smd.api.recoverTopUp({ topUpId: t.topUpId }));
     if (!again.ok) return again;
     const authed = await this.authenticate(t.topUpId, again.result, '(9)');
     if (!authed.ok) return authed;
     const log = await this.exchange('(9)', hexToBytes(authed.result.command));
     if (!log) return refusal('E_CARD_REFUSED', '(9)', 'no answer to READ LOG');
-    const kept = await this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) });
+    const kept = await retried(() =>
+      this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) }),
+    );
     if (kept.ok) this.o.store.release(held);
     await this.reportCard('(9)', 'SECURE COMMAND (READ LOG)', log);
     if (!kept.ok) return kept;

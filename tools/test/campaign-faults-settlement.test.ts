@@ -1,0 +1,107 @@
+// Seed 002 (`common-key-settlement`) under the faults campaign: the points the 200-point sample
+// found failing, replayed by name (the index of that back-end call in the clean run). Before the fix
+// each left C2 or C3 failing: a PCN the SMD never heard (the card debited, nothing booked), an ACN the
+// store booked while the SMD heard link-lost (booked twice: the store's leg and the SMD's in-flight
+// item), a log read whose answer was lost (the client's held debit never released), a VALUE UPDATE
+// answer the SMD never heard. Now the client sends the same request again and the SMD answers it from
+// its idempotency table; the SMD delivers its outbox to the idempotent store again.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SCENARIO_SEED, faultsCampaign } from '../src/campaign/faults-campaign';
+import { runCampaign } from '../src/campaign/runner';
+import { FaultPlan, type FaultKind } from '../src/run/faults';
+import { scenarioNamed } from '../src/run/registry';
+import { resolveVariants, runScenario } from '../src/run/runner';
+
+const settlement = scenarioNamed('common-key-settlement')!;
+
+/**
+ * The index in the clean run of the back-end call named `call` ("<fixture> <kind>/<id>/<method>"), its
+ * first occurrence, or the one `#n` names (1-based: "replay-faithful smd/smd1/authConfirm#2").
+ */
+let indexOf: (call: string) => number;
+
+beforeAll(async () => {
+  const clean = new FaultPlan(undefined);
+  const report = await runScenario(settlement, {
+    mode: 'hardened',
+    transport: 'inproc',
+    seed: SCENARIO_SEED,
+    data: ':memory:',
+    variants: resolveVariants(settlement, []),
+    faults: clean,
+  });
+  expect(report.exitCode).toBe(0);
+  indexOf = (name) => {
+    const [call, nth] = name.split('#');
+    const at = clean.calls.flatMap((c, i) => (c === call ? [i] : []));
+    const i = at[Number(nth ?? '1') - 1];
+    expect(i, name).toBeDefined();
+    return i!;
+  };
+}, 60_000);
+
+async function replay(points: Partial<Record<FaultKind, readonly string[]>>) {
+  const at = Object.fromEntries(
+    Object.entries(points).map(([kind, calls]) => [kind, calls.map((c) => indexOf(c))]),
+  ) as Partial<Record<FaultKind, number[]>>;
+  return runCampaign(
+    faultsCampaign({
+      scenarios: () => [settlement],
+      kinds: Object.keys(points) as FaultKind[],
+      points: (_scenario, kind) => at[kind] ?? [],
+    }),
+    { budget: 100 },
+  );
+}
+
+describe('faults campaign, seed 002', () => {
+  it('a lost or duplicated AUTHENTICATE 2 answer (authConfirm) is sent again: the flow goes on as clean', async () => {
+    // The next top-up after the faithful-mode replay: only its READ LOG shows [32] the credit nobody
+    // paid for; a lost authConfirm used to end the flow first and leave the credit on the card only (C3).
+    const call = 'replay-faithful smd/smd1/authConfirm#2';
+    const r = await replay({ 'lost-request': [call], 'lost-response': [call], duplicate: [call] });
+    expect(r.failures).toEqual([]);
+    for (const kind of ['lost-request', 'lost-response', 'duplicate'])
+      expect(r.outcomes?.[`common-key-settlement: ${kind}`]).toEqual({ 'conserved, checks as clean': 1 });
+  }, 120_000);
+
+  it('a lost PCN request or response at completeSettlement: the client sends it again, booked once', async () => {
+    const call = 'main smd/smd1/completeSettlement';
+    const r = await replay({ 'lost-request': [call], 'lost-response': [call], duplicate: [call] });
+    expect(r.failures).toEqual([]);
+    expect(r.tried).toEqual({
+      'common-key-settlement: lost-request': 1,
+      'common-key-settlement: lost-response': 1,
+      'common-key-settlement: duplicate': 1,
+    });
+    // The retry completes the purchase as the clean run did: no check refused, nothing in flight.
+    expect(r.outcomes?.['common-key-settlement: lost-request']).toEqual({
+      'conserved, checks as clean': 1,
+    });
+  }, 120_000);
+
+  it('an ACN the store booked while the SMD heard link-lost is delivered again, not counted twice', async () => {
+    const r = await replay({ 'lost-response': ['main store/store1/acceptAcn'] });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes?.['common-key-settlement: lost-response']).toEqual({
+      'conserved, checks as clean': 1,
+    });
+  }, 120_000);
+
+  it('a lost or duplicated log read (lost-pcn) completes the settlement once', async () => {
+    const call = 'lost-pcn smd/smd1/reconcileSettlement';
+    const r = await replay({ 'lost-request': [call], 'lost-response': [call], duplicate: [call] });
+    expect(r.failures).toEqual([]);
+    for (const kind of ['lost-request', 'lost-response', 'duplicate'])
+      expect(r.outcomes?.[`common-key-settlement: ${kind}`]).toEqual({ 'conserved, checks as clean': 1 });
+  }, 120_000);
+
+  it('a lost VALUE UPDATE answer on its way to the SMD (completeTopUp) is sent again and booked once', async () => {
+    const call = 'top-up smd/smd1/completeTopUp';
+    const r = await replay({ 'lost-request': [call], 'lost-response': [call] });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes?.['common-key-settlement: lost-request']).toEqual({
+      'conserved, checks as clean': 1,
+    });
+  }, 120_000);
+});
