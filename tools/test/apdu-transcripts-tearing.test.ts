@@ -29,6 +29,7 @@ describe('apdu transcripts under tearing (campaign tearing)', () => {
       console.log(
         `${file}: ${r.tried[`${S}: mutating exchanges`] ?? 0} mutating exchanges, ${cuts} cut points, ${r.tried[`${S}: refusals`] ?? 0} refusals, ${r.tried[`${S}: excluded by design`] ?? 0} PIN successes excluded`,
       );
-    });
+      // The public-key transcripts (AUTHENTICATE PK) replay Ed25519 / X25519 at every cut point.
+    }, 180_000);
   }
 });

@@ -45,7 +45,7 @@ function certificate(role: number, subject: string, key: Uint8Array, issuer: str
 }
 
 describe('CreditClient against apdu-transcript-pkma.json', () => {
-  it('credit-pkma-direct: the same commands, the same outcomes', async () => {
+  it('credit-pkma-direct: the same commands (refused attempts included), the same outcomes', async () => {
     const v = file.vectors.find((x) => x.id === 'credit-pkma-direct')!;
     const card = new Card(cardImageFromProfile(parseProfile(v.profile)), {
       random: new ListRandom(v.cardRandom.map((r) => hexToBytes(r))),
@@ -83,20 +83,25 @@ describe('CreditClient against apdu-transcript-pkma.json', () => {
       },
     );
     await credit.select();
-    const bank = {
-      certificate: certificate(2, 'MICABANK', bankPub, 'CREDITCO-PKMA'),
-      sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, BANK)),
-    };
-    const draws = [seq(16, 0xb0), seq(32, 0x40)];
-    const r = await credit.authenticatePk(
-      bank,
-      { issuerId: 'CREDITCO-PKMA', publicKey: ed25519.getPublicKey(ANCHOR) },
-      idm,
-      () => draws.shift()!,
-    );
+    const bankCert = certificate(2, 'MICABANK', bankPub, 'CREDITCO-PKMA');
+    const identity = (certificate: Uint8Array, key: Uint8Array) => ({
+      certificate,
+      sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, key)),
+    });
+    const trust = { issuerId: 'CREDITCO-PKMA', publicKey: ed25519.getPublicKey(ANCHOR) };
+    // The generator's rB and bank ephemeral key, the same in every attempt.
+    const random = (n: number): Uint8Array => (n === 16 ? seq(16, 0xb0) : seq(32, 0x40));
+    const foreign = identity(certificate(2, 'MICABANK', bankPub, 'SOMEONE-ELSE'), BANK);
+    expect(await credit.authenticatePk(foreign, trust, idm, random)).toMatchObject({ ok: false, sw: 0x6982 });
+    const wrongKey = identity(bankCert, seq(32, 0x31));
+    expect(await credit.authenticatePk(wrongKey, trust, idm, random)).toMatchObject({
+      ok: false,
+      sw: 0x6982,
+    });
+    const r = await credit.authenticatePk(identity(bankCert, BANK), trust, idm, random);
     expect(r).toEqual({ ok: true });
     const tokenId = seq(16, 0x50);
-    const envelope = Uint8Array.from({ length: 48 }, (_, i) => (i * 7 + 3) & 0xff);
+    const envelope = Uint8Array.from({ length: 16 }, (_, i) => (i * 7 + 3) & 0xff);
     const token = {
       today: 8000,
       tokenId,
