@@ -10,6 +10,8 @@ import { connect } from 'node:net';
 export interface Exchanged {
   readonly data: Uint8Array;
   readonly timedOut: boolean;
+  /** The sending side was closed after `graceMs` of silence (an answer after that may be cut short). */
+  readonly graceEnded: boolean;
 }
 
 export function exchange(
@@ -35,11 +37,12 @@ export function exchange(
         data.set(c, at);
         at += c.length;
       }
-      resolve({ data, timedOut });
+      resolve({ data, timedOut, graceEnded });
     };
     const timer = setTimeout(() => finish(true), timeoutMs);
     let grace: ReturnType<typeof setTimeout> | undefined;
     let ended = false;
+    let graceEnded = false;
     const end = (): void => {
       if (ended || graceMs === undefined) return;
       ended = true;
@@ -55,7 +58,11 @@ export function exchange(
     socket.on('close', () => finish(false));
     socket.on('connect', () => {
       socket.write(request);
-      if (graceMs !== undefined) grace = setTimeout(end, graceMs);
+      if (graceMs !== undefined)
+        grace = setTimeout(() => {
+          graceEnded = !ended;
+          end();
+        }, graceMs);
     });
   });
 }
