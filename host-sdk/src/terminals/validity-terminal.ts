@@ -8,6 +8,7 @@
 // delivers it. With capture on, a medium-invalid NAK makes the terminal keep the card and send CAPTURED.
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { EMoneyCenterBackend, CenterMessage, NakReason } from '../backend/kinds/emoney-center';
+import { deliverToPeer } from '../backend/link-retry';
 import { FelicaClient } from '../felica/client';
 import type { StatusResult } from '../felica/responses';
 import { AuthenticationError, SecureFelicaSession } from '../felica/secure-session';
@@ -337,7 +338,7 @@ export class ValidityTerminal {
         return { ...common, outcome: 'no-answer' };
       }
       if (w === null) seq = hold();
-      const c = await center.api.complete({ connectionId, balanceAfter: balance });
+      const c = await deliverToPeer(() => center.api.complete({ connectionId, balanceAfter: balance }));
       if (!c.ok) {
         await this.event('T2', center.id, `complete → ${c.code}`);
         return { ...common, outcome: 'refused', code: c.code };
@@ -396,7 +397,9 @@ export class ValidityTerminal {
           floatIssuer: center.id,
           floatAmount: u.kind === 'load' ? u.amount : -u.amount,
         });
-        const c = await center.api.complete({ connectionId: u.connectionId, balanceAfter: balance });
+        const c = await deliverToPeer(() =>
+          center.api.complete({ connectionId: u.connectionId, balanceAfter: balance }),
+        );
         if (c.ok) this.o.store.release(seq);
         await this.event(
           'T2',

@@ -14,6 +14,7 @@ import { jstDateTime, nextJstMonthDay } from '../../platform/clock';
 import { newTxId } from '../../platform/tx-id';
 import { canonicalJson } from '../canonical-json';
 import { balanceOf, hasTx, post } from '../ledger';
+import { deliverToPeer } from '../link-retry';
 import { accepted, refuse, refused, type Outcome } from '../outcome';
 import { bool, hex, int, object, oneOf, optional, str, txId, amount, type Infer } from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
@@ -532,8 +533,11 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
 
   /**
    * R4: for each card, the cycle's total (not reversed) is debited from its billing account at the
-   * bank: first booked here as an in-flight item, then asked of the bank, then booked
-   * clearing:<bank> → receivable. A refusal is recorded as E_CANNOT_DEDUCT and the cycle stays open.
+   * bank: booked here first (clearing:<bank> → receivable, with the bank's leg as an in-flight item,
+   * C4), then asked of the bank with the same txId (again while the link is lost: the bank answers a
+   * retry from its idempotency table). A refusal reverses the booking under the same txId and is
+   * recorded as E_CANNOT_DEDUCT; the cycle stays open. A link still lost leaves the item in flight
+   * and the cutoff pending: the next cutoff run delivers it with the same txId.
    */
   async runCutoff(request: CreditRequest<'runCutoff'>): Promise<Outcome<readonly CutoffRow[]>> {
     const r = this.checked<CreditRequest<'runCutoff'>>('runCutoff', request);
@@ -548,6 +552,7 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
         .prepare('SELECT bankTxId FROM cutoffs WHERE cycle = ? AND cardNo = ?')
         .get(r.cycle, t.cardNo) as { bankTxId: string } | undefined;
       const bankTxId = prior?.bankTxId ?? newTxId(this.rng);
+      const clearing = `clearing:${a.billingBankId}`;
       this.db.transaction(() => {
         if (!prior)
           this.db
@@ -555,11 +560,21 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
               "INSERT INTO cutoffs (cycle, cardNo, total, bankTxId, result) VALUES (?, ?, ?, ?, 'pending')",
             )
             .run(r.cycle, t.cardNo, t.total, bankTxId);
-        if (!this.db.prepare('SELECT 1 FROM outbox WHERE txId = ? AND deliveredAt IS NULL').get(bankTxId))
+        if (!hasTx(this.db, bankTxId)) {
+          post(
+            this.db,
+            bankTxId,
+            [
+              [clearing, t.total],
+              [receivable(t.cardNo), -t.total],
+            ],
+            this.clock.now(),
+          );
           this.enqueue(
             { txId: bankTxId, peer: a.billingBankId, topic: 'payToPeer', clearingAmount: -t.total },
             {},
           );
+        }
       })();
       const ask: BankRequest<'payToPeer'> = {
         txId: bankTxId,
@@ -570,7 +585,7 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
       };
       let answer: Outcome<unknown>;
       try {
-        answer = await this.peers.peer('bank', a.billingBankId).payToPeer(ask);
+        answer = await deliverToPeer(() => this.peers.peer('bank', a.billingBankId).payToPeer(ask));
       } catch {
         continue; // link lost: the item stays in flight; the next cutoff run retries with the same txId
       }
@@ -580,16 +595,6 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
           .get(bankTxId) as { seq: number } | undefined;
         if (seq) this.delivered(seq.seq);
         if (answer.ok) {
-          if (!hasTx(this.db, bankTxId))
-            post(
-              this.db,
-              bankTxId,
-              [
-                [`clearing:${a.billingBankId}`, t.total],
-                [receivable(t.cardNo), -t.total],
-              ],
-              this.clock.now(),
-            );
           this.db
             .prepare("UPDATE cutoffs SET result = 'OK' WHERE cycle = ? AND cardNo = ?")
             .run(r.cycle, t.cardNo);
@@ -597,7 +602,17 @@ export class SqliteCredit extends SqliteBackend implements CreditBackend {
             .prepare('UPDATE card_accounts SET liabilityUnbilled = liabilityUnbilled - ? WHERE cardNo = ?')
             .run(t.total, t.cardNo);
         } else {
-          // A fresh txId next time: the bank stored its refusal under this one.
+          // The bank booked nothing: the booking is reversed under the same txId (it nets to 0), and
+          // a fresh txId next time, since the bank stored its refusal under this one.
+          post(
+            this.db,
+            bankTxId,
+            [
+              [clearing, -t.total],
+              [receivable(t.cardNo), t.total],
+            ],
+            this.clock.now(),
+          );
           this.db
             .prepare('UPDATE cutoffs SET result = ?, bankTxId = ? WHERE cycle = ? AND cardNo = ?')
             .run('E_CANNOT_DEDUCT', newTxId(this.rng), r.cycle, t.cardNo);

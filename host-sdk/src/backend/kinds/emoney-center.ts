@@ -13,6 +13,7 @@ import { jstDay } from '../../platform/clock';
 import type { AuthRequest, CryptogramSession, KeyHolder } from '../../keys/key-holder';
 import { LocalKeyHolder, type RandomBytes } from '../../keys/local-key-holder';
 import { post } from '../ledger';
+import { deliverToPeer } from '../link-retry';
 import { refuse, type Outcome } from '../outcome';
 import {
   RequestError,
@@ -586,39 +587,46 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
   async complete(request: CenterRequest<'complete'>): Promise<Outcome<{ readonly balanceAfter: number }>> {
     const r = this.checked<CenterRequest<'complete'>>('complete', request);
     const cfg = this.config();
-    const o = this.run('complete', r, () => {
-      const c = this.conn(r.connectionId);
-      if (!c || c.state !== 'prepared')
-        refuse('E_BAD_STATE', 'T2', `connection ${r.connectionId} is not prepared`);
-      const a = c.amount!;
-      const load = c.kind === 'load';
-      post(
-        this.db,
-        c.txId!,
-        load
-          ? [
-              [`clearing:${cfg.bank}`, a],
-              [`liab:float:${this.id}`, -a],
-            ]
-          : [
-              [`liab:float:${this.id}`, a],
-              [`clearing:${cfg.bank}`, -a],
-            ],
-        this.clock.now(),
-      );
-      const seq = this.enqueue(
-        {
-          txId: c.txId!,
-          peer: cfg.bank,
-          topic: load ? 'commitHold' : 'receiveFromPeer',
-          clearingAmount: load ? -a : a,
-        },
-        { txId: c.txId, accountNo: c.userAccount, amount: a },
-      );
-      this.db.prepare("UPDATE transactions SET status = 'completed' WHERE txId = ?").run(c.txId);
-      this.done(r.connectionId, 'OK', r.balanceAfter);
-      return { seq, c };
-    });
+    // Keyed by the connection: a retried or duplicated complete (same balance) gets the stored
+    // answer and books nothing twice (flows.md 1.4); the outbox delivery below is idempotent too.
+    const o = this.run(
+      'complete',
+      r,
+      () => {
+        const c = this.conn(r.connectionId);
+        if (!c || c.state !== 'prepared')
+          refuse('E_BAD_STATE', 'T2', `connection ${r.connectionId} is not prepared`);
+        const a = c.amount!;
+        const load = c.kind === 'load';
+        post(
+          this.db,
+          c.txId!,
+          load
+            ? [
+                [`clearing:${cfg.bank}`, a],
+                [`liab:float:${this.id}`, -a],
+              ]
+            : [
+                [`liab:float:${this.id}`, a],
+                [`clearing:${cfg.bank}`, -a],
+              ],
+          this.clock.now(),
+        );
+        const seq = this.enqueue(
+          {
+            txId: c.txId!,
+            peer: cfg.bank,
+            topic: load ? 'commitHold' : 'receiveFromPeer',
+            clearingAmount: load ? -a : a,
+          },
+          { txId: c.txId, accountNo: c.userAccount, amount: a },
+        );
+        this.db.prepare("UPDATE transactions SET status = 'completed' WHERE txId = ?").run(c.txId);
+        this.done(r.connectionId, 'OK', r.balanceAfter);
+        return { seq, c };
+      },
+      `complete:${r.connectionId}`,
+    );
     if (!o.ok) return o;
     const { c } = o.result;
     // Not delivered: the item stays in the outbox (C4) until flushOutbox (or the next reload) reaches the bank.
@@ -1031,16 +1039,18 @@ export class SqliteEMoneyCenter extends SqliteBackend implements EMoneyCenterBac
       .all() as { seq: number; topic: string; payload: string }[]) {
       const p = JSON.parse(item.payload) as { txId: string; accountNo: string; amount: number };
       try {
-        const moved =
+        // Again while the link is lost: the bank answers a retry of the same txId from its table.
+        const moved = await deliverToPeer<Outcome<unknown>>(() =>
           item.topic === 'commitHold'
-            ? await bank.commitHold({ txId: p.txId })
-            : await bank.receiveFromPeer({
+            ? bank.commitHold({ txId: p.txId })
+            : bank.receiveFromPeer({
                 txId: p.txId,
                 accountNo: p.accountNo,
                 amount: p.amount,
                 peer: this.id,
                 step: 'T2',
-              });
+              }),
+        );
         if (moved.ok) {
           this.db.transaction(() => this.delivered(item.seq))();
           n++;
