@@ -7,7 +7,9 @@
 // have found every half-finished transaction); a duplicated request with a txId leaves every balance as the clean
 // run left it (no txId moving money twice). A check the fault makes fail is a clean refusal, counted
 // as an outcome, not a failure. The budget is the number of fault points, spread evenly over every
-// (scenario, fault) pair; a budget at least the number of points tries each once.
+// (scenario, fault) pair; a budget at least the number of points tries each once. Over `--transport
+// http` every run serves its back-ends on loopback ports as `mica run --transport http` does (the seam
+// is the same monitored call, so the points are the same); a restart needs the in-process World.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ import {
 } from '../run/faults';
 import { SCENARIOS } from '../run/registry';
 import { resolveVariants, runScenario, type RunReport } from '../run/runner';
-import type { Scenario } from '../run/scenario';
+import type { BackendTransport, Scenario } from '../run/scenario';
 import type { CampaignContext, CampaignKind } from './runner';
 
 /** The seed of every scenario run (`mica run`'s default): the clean run and the faulted runs agree. */
@@ -46,12 +48,17 @@ interface Outcome {
   readonly plan: FaultPlan;
 }
 
-async function runOnce(scenario: Scenario, plan: FaultPlan, onDisk: boolean): Promise<Outcome> {
+async function runOnce(
+  scenario: Scenario,
+  plan: FaultPlan,
+  onDisk: boolean,
+  transport: BackendTransport,
+): Promise<Outcome> {
   const dir = onDisk ? mkdtempSync(join(tmpdir(), 'mica-faults-')) : ':memory:';
   try {
     const report = await runScenario(scenario, {
       mode: 'hardened',
-      transport: 'inproc',
+      transport,
       seed: SCENARIO_SEED,
       data: dir,
       variants: resolveVariants(scenario, []),
@@ -142,15 +149,31 @@ export interface FaultsCampaignOptions {
   readonly plan?: FaultPlanOptions;
   /** Chooses the points of a (scenario, fault) pair instead of the budget's even spread (tests). */
   readonly points?: (scenario: string, kind: FaultKind, size: number) => readonly number[];
+  /**
+   * How terminals reach back-ends and back-ends each other (default inproc). Over http there is no
+   * restart fault: World.restart reopens an in-process instance, not a served one.
+   */
+  readonly transport?: BackendTransport;
+}
+
+/** The fault kinds a transport can inject (every kind but a restart over http). */
+export function faultKindsOver(transport: BackendTransport): readonly FaultKind[] {
+  return transport === 'http' ? FAULT_KINDS.filter((k) => k !== 'restart') : FAULT_KINDS;
 }
 
 export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOptions = {}): Promise<void> {
   const scenarios = (options.scenarios ?? (() => SCENARIOS))();
-  const kinds = options.kinds ?? FAULT_KINDS;
+  const transport = options.transport ?? 'inproc';
+  const kinds = options.kinds ?? faultKindsOver(transport);
+  const unsupported = kinds.filter((k) => !faultKindsOver(transport).includes(k));
+  if (unsupported.length > 0)
+    throw new RangeError(
+      `the faults campaign over ${transport} cannot inject ${unsupported.join(', ')} (a restart reopens an in-process instance)`,
+    );
   const baselines: Baseline[] = [];
   for (const scenario of scenarios) {
     await ctx.pause();
-    const { report, plan } = await runOnce(scenario, new FaultPlan(undefined), false);
+    const { report, plan } = await runOnce(scenario, new FaultPlan(undefined), false, transport);
     if (report.exitCode !== 0) {
       const failing = report.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.problems.join('; ')}`);
       ctx.fail(`${scenario.name}: clean run`, scenario.name, `fails without a fault: ${failing.join(' | ')}`);
@@ -207,6 +230,7 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
         base.scenario,
         new FaultPlan({ kind, index }, options.plan),
         kind === 'restart',
+        transport,
       );
     } catch (e) {
       ctx.fail(category, input, `the run crashed: ${(e as Error).name}: ${(e as Error).message}`);
@@ -221,10 +245,13 @@ export function faultsCampaign(options: FaultsCampaignOptions = {}): CampaignKin
   return {
     name: 'faults',
     description:
-      'back-end faults at every step of every flow of `mica run` (lost request, lost response, duplicated request, restarted back-end, card removed): ledgers conserved, retries idempotent, no crash',
+      options.transport === 'http'
+        ? 'back-end faults at every step of every flow of `mica run --transport http` (lost request, lost response, duplicated request, card removed): ledgers conserved, retries idempotent, no crash'
+        : 'back-end faults at every step of every flow of `mica run` (lost request, lost response, duplicated request, restarted back-end, card removed): ledgers conserved, retries idempotent, no crash',
     unit: 'fault points',
     ciBudget: 8,
     defaultBudget: 100_000,
     run: (ctx) => runFaults(ctx, options),
+    overTransport: (transport) => faultsCampaign({ ...options, transport }),
   };
 }

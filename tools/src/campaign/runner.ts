@@ -1,6 +1,7 @@
 // The campaign runner: one kind at a time, with a budget, an injected seed and clock, counts per category
 // of what was tried and a list of what failed (`mica campaign <kind>`, issue 9).
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { BackendTransport } from '../run/scenario';
 
 /** What a campaign kind sees while it runs. */
 export interface CampaignContext {
@@ -31,6 +32,8 @@ export interface CampaignKind {
   /** The budget when `--budget` is not given (the on-demand run). */
   readonly defaultBudget: number;
   run(ctx: CampaignContext): Promise<void>;
+  /** The same campaign over another back-end transport (`--transport`); only a kind that runs flows has it. */
+  overTransport?(transport: BackendTransport): CampaignKind;
 }
 
 export interface CampaignFailure {

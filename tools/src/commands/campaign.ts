@@ -12,6 +12,7 @@ interface CampaignOptions {
   budget?: string;
   seed?: string;
   json?: boolean;
+  transport?: string;
 }
 
 function kindNamed(name: string, kinds: readonly CampaignKind[]): CampaignKind {
@@ -26,6 +27,15 @@ function kindNamed(name: string, kinds: readonly CampaignKind[]): CampaignKind {
   throw new UsageError(`unknown campaign "${name}" (campaigns: ${runnable})`);
 }
 
+function overTransport(kind: CampaignKind, transport: string | undefined): CampaignKind {
+  if (transport === undefined) return kind;
+  if (transport !== 'inproc' && transport !== 'http')
+    throw new UsageError(`--transport must be inproc or http, got "${transport}"`);
+  if (!kind.overTransport)
+    throw new UsageError(`--transport applies to a campaign that runs flows (faults), not ${kind.name}`);
+  return kind.overTransport(transport);
+}
+
 export function registerCampaign(program: Command, kinds: readonly CampaignKind[] = CAMPAIGN_KINDS): void {
   const names = [...kinds.map((k) => k.name), ...PENDING_KINDS.map((p) => p.name)].join(' | ');
   program
@@ -33,6 +43,10 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
     .description(`run a reliability campaign (${names}) with a summary of what was tried and what failed`)
     .option('--budget <n>', "how much to try, in the campaign's unit (see below)")
     .option('--seed <n>', `seed of every random choice (default ${DEFAULT_SEED})`)
+    .option(
+      '--transport <t>',
+      'faults: how terminals reach back-ends, inproc (default) or http (served on loopback ports; no restart fault)',
+    )
     .option(
       '--json',
       'print { campaign, budget, seed, tried, failed, failures, durationMs } (faults: and outcomes)',
@@ -46,10 +60,10 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
         )
         .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})\n`).join('')}` +
         '\nExit codes: 0 nothing failed, 1 something failed, 2 a usage error.\n' +
-        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n',
+        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n  mica campaign faults --transport http --budget 40\n',
     )
     .action(async (name: string, o: CampaignOptions) => {
-      const kind = kindNamed(name, kinds);
+      const kind = overTransport(kindNamed(name, kinds), o.transport);
       const budget =
         o.budget === undefined ? undefined : intArg(o.budget, '--budget', 1, Number.MAX_SAFE_INTEGER);
       const seed = o.seed === undefined ? undefined : intArg(o.seed, '--seed', 0, 2 ** 48);

@@ -1,0 +1,90 @@
+// `mica campaign faults --transport http`: the same fault seam with every back-end served on a loopback
+// port (terminal → back-end and back-end → back-end calls cross HTTP). The points are the clean
+// in-process run's (the monitored calls are the same over either transport); a restart is refused
+// (World.restart reopens an in-process instance); `--transport` is a usage error on a campaign that
+// runs no flows, or with another value.
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { FAULT_KINDS, SCENARIO_SEED, faultKindsOver, faultsCampaign } from '../src/campaign/faults-campaign';
+import { runCampaign, type CampaignKind } from '../src/campaign/runner';
+import { registerCampaign } from '../src/commands/campaign';
+import { FaultPlan } from '../src/run/faults';
+import { scenarioNamed } from '../src/run/registry';
+import { resolveVariants, runScenario } from '../src/run/runner';
+import type { BackendTransport } from '../src/run/scenario';
+
+const settlement = scenarioNamed('common-key-settlement')!;
+
+async function cleanCalls(transport: BackendTransport): Promise<string[]> {
+  const plan = new FaultPlan(undefined);
+  const report = await runScenario(settlement, {
+    mode: 'hardened',
+    transport,
+    seed: SCENARIO_SEED,
+    data: ':memory:',
+    variants: resolveVariants(settlement, []),
+    faults: plan,
+  });
+  expect(report.exitCode).toBe(0);
+  return plan.calls;
+}
+
+describe('faults campaign over http', () => {
+  it('numbers the same points as in-process and judges faulted runs over HTTP', async () => {
+    const calls = await cleanCalls('http');
+    expect(calls).toEqual(await cleanCalls('inproc'));
+    const complete = calls.indexOf('main smd/smd1/completeSettlement');
+    const acn = calls.indexOf('main store/store1/acceptAcn'); // the SMD's own call to the store
+    expect(Math.min(complete, acn)).toBeGreaterThanOrEqual(0);
+    const r = await runCampaign(
+      faultsCampaign({
+        transport: 'http',
+        scenarios: () => [settlement],
+        kinds: ['lost-request', 'duplicate'],
+        points: (_s, kind) => (kind === 'lost-request' ? [complete] : [acn]),
+      }),
+      { budget: 2 },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.tried).toEqual({
+      'common-key-settlement: lost-request': 1,
+      'common-key-settlement: duplicate': 1,
+    });
+    expect(r.outcomes?.['common-key-settlement: lost-request']).toEqual({ 'conserved, checks as clean': 1 });
+    expect(r.outcomes?.['common-key-settlement: duplicate']).toEqual({ 'conserved, checks as clean': 1 });
+    expect(Object.keys(r.outcomes?.['common-key-settlement: clean run'] ?? {})).toEqual([
+      `${calls.length} back-end calls, 979 card exchanges`,
+    ]);
+  }, 240_000);
+
+  it('has no restart fault over http, and refuses one asked for', async () => {
+    expect(faultKindsOver('http')).toEqual(FAULT_KINDS.filter((k) => k !== 'restart'));
+    expect(faultKindsOver('inproc')).toEqual(FAULT_KINDS);
+    await expect(
+      runCampaign(faultsCampaign({ transport: 'http', kinds: ['restart'] }), { budget: 1 }),
+    ).rejects.toThrow(/over http cannot inject restart/);
+    expect(faultsCampaign().overTransport!('http').description).toMatch(/--transport http/);
+  });
+
+  it('--transport is a usage error with another value or on a campaign that runs no flows', async () => {
+    const plain: CampaignKind = {
+      name: 'plain',
+      description: 'runs no flows',
+      unit: 'inputs',
+      ciBudget: 1,
+      defaultBudget: 1,
+      run: () => Promise.resolve(),
+    };
+    const parse = (args: string[]) => {
+      const program = new Command('mica').exitOverride();
+      registerCampaign(program, [plain, faultsCampaign()]);
+      return program.parseAsync(['node', 'mica', 'campaign', ...args]);
+    };
+    await expect(parse(['plain', '--transport', 'http'])).rejects.toThrow(
+      '--transport applies to a campaign that runs flows (faults), not plain',
+    );
+    await expect(parse(['faults', '--transport', 'ftp'])).rejects.toThrow(
+      '--transport must be inproc or http, got "ftp"',
+    );
+  });
+});
