@@ -24,6 +24,7 @@ import { jstInstant, VirtualClock } from '../../src/platform/clock';
 import { SeededRng } from '../../src/platform/rng';
 import { AtmTerminal, type Placement } from '../../src/terminals/atm-terminal';
 import { CreditTerminal } from '../../src/terminals/credit-terminal';
+import { TerminalStore } from '../../src/terminals/terminal-store';
 import { InProcessTransport } from '../../src/transport/in-process';
 import { TransportError, type Transport } from '../../src/transport/transport';
 
@@ -118,8 +119,10 @@ async function setUp(placement: Placement) {
       random: counter(),
       idm: IDM,
     });
+  const atmStore = new TerminalStore(':memory:', 'atm-105', 'atm', clock);
   const atm = new AtmTerminal({
     id: 'atm-105',
+    store: atmStore,
     bank: { id: 'MICABANK', api: bank },
     card: apdu,
     bankAid: BANK_AID,
@@ -173,7 +176,7 @@ async function setUp(placement: Placement) {
     const cl = await c.listTokens('own');
     return [bl.ok ? bl.tokens.length : -1, cl.ok ? cl.tokens.length : -1];
   };
-  return { bank, credit, lossy, deposit, client, audited, stores };
+  return { bank, credit, lossy, deposit, client, audited, stores, atmStore };
 }
 
 const purchase = (w: Awaited<ReturnType<typeof setUp>>, amount: number) =>
@@ -227,6 +230,14 @@ describe('AtmTerminal and CreditTerminal (seed 000)', () => {
         w.lossy.sent.some((x) => x.ins === BANK_CREDIT.listTokens && x.sw === '9000'),
         placement,
       ).toBe(true);
+      // The ATM's operation log keeps both steps of A6.
+      expect(
+        w.atmStore.entries().map((e) => [e.step, e.card]),
+        placement,
+      ).toEqual([
+        ['A6', 'PUT TOKEN → no answer'],
+        ['A6', 'LIST TOKENS → the token is there'],
+      ]);
       expect(await w.audited(), placement).toBe(true);
     }
   });

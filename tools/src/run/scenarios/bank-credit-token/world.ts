@@ -9,6 +9,7 @@
 // tests drive); every card command they send is recorded (and the answer of chosen commands can be
 // lost), and each phase is one transcript line with its key card command's status.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BANK_CREDIT } from '@mica/apdu-specs/apdu/bank-credit';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { parseProfile, type Profile } from '@mica/apdu-specs/profile';
@@ -34,6 +35,7 @@ import {
   type Placement,
 } from '@mica/host-sdk/terminals/atm-terminal';
 import { CreditTerminal, type ClientOutcome } from '@mica/host-sdk/terminals/credit-terminal';
+import { TerminalStore } from '@mica/host-sdk/terminals/terminal-store';
 import { TransportError, type Transport } from '@mica/host-sdk/transport/transport';
 import type { Fixture, FixtureCard } from '../../fixture';
 import type { ScenarioContext } from '../../scenario';
@@ -152,6 +154,8 @@ export class Seed000World {
   readonly apdu: ApduClient;
   private readonly bankApp: BankClient;
   private readonly creditApp: CreditClient;
+  /** The terminals' own stores (flows.md 1.1: terminal ID, operation log, outbox). */
+  readonly terminalStores: { readonly atm: TerminalStore; readonly client: TerminalStore };
 
   private constructor(
     readonly f: Fixture,
@@ -165,6 +169,13 @@ export class Seed000World {
     const profile = seedProfile();
     this.bankApp = new BankClient(this.apdu, profile.applets.find((a) => a.kind === 'bank')!.aid);
     this.creditApp = new CreditClient(this.apdu, profile.applets.find((a) => a.kind === 'credit')!.aid);
+    const store = (id: string, role: string): TerminalStore => {
+      const path = f.dir === ':memory:' ? ':memory:' : join(f.dir, `terminal-${id}.sqlite`);
+      const s = new TerminalStore(path, id, role, f.clock);
+      f.addAuditView(() => s.auditView());
+      return s;
+    };
+    this.terminalStores = { atm: store(IDS.atm, 'atm'), client: store(IDS.client, 'credit-client') };
   }
 
   static async create(ctx: ScenarioContext, label: string, o: Seed000Options = {}): Promise<Seed000World> {
@@ -300,6 +311,7 @@ export class Seed000World {
       areaKey: AREA_KEYS.bank,
       random: (n) => random.bytes(n),
       clock: this.f.clock,
+      store: this.terminalStores.atm,
       idm: () => this.idm(card),
     });
   }
@@ -341,6 +353,7 @@ export class Seed000World {
       areaKey: AREA_KEYS.credit,
       random: (n) => client.bytes(n),
       placement: this.placement,
+      store: this.terminalStores.client,
     });
     const r = await terminal.purchase({
       txId: newTxId(this.f.random(`client-tx/${from}`)),
