@@ -53,11 +53,16 @@ export class AccessKeyCache {
   acquire(suite: Suite, nodeKeys: readonly Uint8Array[]): AccessKeyLease {
     if (nodeKeys.length === 0) throw new RangeError('access-key synthesis needs at least one node key');
     const joined = new Uint8Array(nodeKeys.length * suite.keyLength);
-    nodeKeys.forEach((k, i) => {
-      const s = storedKey(suite, k);
-      joined.set(s, i * suite.keyLength);
-      s.fill(0);
-    });
+    try {
+      nodeKeys.forEach((k, i) => {
+        const s = storedKey(suite, k);
+        joined.set(s, i * suite.keyLength);
+        s.fill(0);
+      });
+    } catch (e) {
+      joined.fill(0); // the keys before the bad one
+      throw e;
+    }
     let entry = this.entries.find(
       (e) =>
         e.suite === suite.code &&
