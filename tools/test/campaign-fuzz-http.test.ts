@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { SqliteBackend } from '@mica/host-sdk/backend/backend';
 import type { World } from '@mica/host-sdk/backend/world';
 import { fuzzCampaign, fuzzTargets } from '../src/campaign/fuzz-campaign';
-import { httpFuzzTarget, type HttpFuzzOptions } from '../src/campaign/fuzz-http';
+import { completeBefore, httpFuzzTarget, type HttpFuzzOptions } from '../src/campaign/fuzz-http';
 import { runCampaign } from '../src/campaign/runner';
 
 const run = (budget: number, options: HttpFuzzOptions = {}) =>
@@ -51,6 +51,18 @@ const txId = (): string => (0xf00000 + fresh++).toString(16).padStart(32, '0');
 describe('campaign fuzz: backend http', () => {
   it('is one of the fuzz targets', () => {
     expect(fuzzTargets().map((t) => t.name)).toContain('backend http');
+  });
+
+  it('tells a whole request followed by more bytes (node answers those with its own 400)', () => {
+    const req = (head: string, body: string): Uint8Array =>
+      new TextEncoder().encode(`${head}\r\n\r\n${body}`);
+    const head = 'POST /v1/bank/bank1/account HTTP/1.1\r\nhost: x\r\nContent-Length: 2';
+    expect(completeBefore(req(head, '{}x'))).toBe(true);
+    expect(completeBefore(req(head, '{}'))).toBe(false);
+    expect(completeBefore(req(head, '{'))).toBe(false);
+    expect(completeBefore(req(`${head}\r\ncontent-length: 2`, '{}x'))).toBe(false);
+    expect(completeBefore(req(`${head}\r\ntransfer-encoding: chunked`, '{}x'))).toBe(false);
+    expect(completeBefore(req('POST / HTTP/1.1\r\nhost: x', '{}x'))).toBe(false);
   });
 
   it('answers every input as the HTTP contract says; a rejected input changes nothing; the audit passes', async () => {
