@@ -2,15 +2,16 @@
 // memory, seeded with accounts and balances through their API and served by the real BackendServer on
 // 127.0.0.1 (an ephemeral port). Inputs: a method's valid body, mutated (fuzz-http-inputs.ts), a txId
 // reused with the same or another body, HTTP-level mutations (method, path, token, content type, body
-// framing, size, header values) and raw bytes, each on its own connection. Judged: an answer within the
-// timeout (a malformed request may instead be closed), never a 5xx, every JSON answer in the contract
-// of server.ts (200 {ok:true,result} or {ok:false,code,step,message}; 4xx {ok:false,code,message}
-// with the status's code), the status a mutation must get, a 400 naming the mutated field, and a
-// rejected input (4xx, closed, or a refusal, which may only add its idempotency row) changing no row
-// of any table of any back-end. A replayed txId answers the stored answer and changes nothing; the
-// same txId with another request is E_TXID_CONFLICT. Every `epoch` inputs and at the end, the audit:
-// C1 must pass, and C2 may only name txIds of accepted one-sided requests (payToPeer books its peer's
-// leg by design; a fuzzer calls no peer back). The world then starts afresh (tables stay small).
+// framing, size, header values) and raw bytes, each on its own connection. Judged: an answer within
+// the timeout (a malformed request may instead be closed), never a 5xx, every JSON answer in the
+// contract of server.ts (200 {ok:true,result} or {ok:false,code,step,message}; 4xx
+// {ok:false,code,message} with the status's code), the status a mutation must get, a 400 naming the
+// mutated field, and a rejected input (4xx, closed, or a refusal, which may only add its idempotency
+// row or a recorded decline) changing no row of any table of any back-end. A replayed txId answers the
+// stored answer and changes nothing; the same txId with another request is E_TXID_CONFLICT. Every
+// `epoch` inputs and at the end, the audit: C1 must pass, and C2 may only name txIds of accepted
+// one-sided requests (payToPeer books its peer's leg by design; a fuzzer calls no peer back); C3 is
+// not judged (no card backs the e-money float). The world then starts afresh (tables stay small).
 import { isDeepStrictEqual } from 'node:util';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@mica/apdu-specs/hex';
