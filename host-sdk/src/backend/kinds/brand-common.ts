@@ -15,6 +15,7 @@ import type { Db } from '../store';
 import { refuse } from '../outcome';
 import type { Rng } from '../../platform/rng';
 import { MS_PER_DAY } from '../../platform/clock';
+import { deliverToPeer } from '../link-retry';
 
 export const peerId = str({ max: 64, pattern: /^[\w.-]+$/, describe: 'a back-end or participant id' });
 export const cardId = str({
@@ -181,7 +182,8 @@ export async function deliverRows(
   let n = 0;
   for (const row of rows) {
     try {
-      if (!(await send(row)).ok) continue;
+      // Again while the link is lost (the receiver is idempotent by txId, flows.md 1.4).
+      if (!(await deliverToPeer(() => send(row))).ok) continue;
     } catch {
       continue;
     }

@@ -5,6 +5,7 @@
 // the brand holder), S14-S15 (e); any refusal goes to S16-S17 with nothing written.
 import type { Mode } from '../../backend/backend';
 import type { ServiceCenterBackend } from '../../backend/kinds/service-center';
+import { deliverToPeer } from '../../backend/link-retry';
 import { accepted, type Outcome } from '../../backend/outcome';
 import type { FelicaClient } from '../../felica/client';
 import type { KeyHolder } from '../../keys/key-holder';
@@ -107,7 +108,8 @@ export class LoadingTerminal extends BrandTerminal {
         `add ¥${q.amount} through ${q.keyName}, charge ID ${txId.slice(0, 16)}`,
         w.card,
       );
-      const rec = await this.o.center.recordLoad({ txId, channel: q.keyName });
+      // Again while the link is lost: the center answers a retry of the same txId from its table.
+      const rec = await deliverToPeer(() => this.o.center.recordLoad({ txId, channel: q.keyName }));
       if (!rec.ok) return stop(rec);
       this.say(
         'S12-S13',

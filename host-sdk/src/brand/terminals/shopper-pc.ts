@@ -6,6 +6,7 @@
 import type { BrandHolderBackend } from '../../backend/kinds/brand';
 import type { CybershopBackend } from '../../backend/kinds/cybershop';
 import type { IssuerBackend } from '../../backend/kinds/issuer';
+import { deliverToPeer } from '../../backend/link-retry';
 import { accepted, refused, type Outcome } from '../../backend/outcome';
 import type { Mode } from '../../backend/backend';
 import type { FelicaClient } from '../../felica/client';
@@ -139,16 +140,16 @@ export class ShopperPc extends BrandTerminal {
       const w = await session.writeValue(this.o.mode, 'add', q.amount, txId, this.o.clock.today(), 'S35');
       if (!w.ok) return this.stop(w, 'S41-S42', txId, op);
       this.say('S34-S35', q.issuerId, 'card', `add ¥${q.amount} through ${keyName}`, w.card);
-      const rec = await q.issuer.recordLoad(
-        this.net(q.issuerId, 'recordLoad', {
-          txId,
-          cardId: card.value.cardId,
-          channel: keyName,
-          amount: q.amount,
-          via: q.issuerId,
-          funding: 'bank' as const,
-        }),
-      );
+      const record = this.net(q.issuerId, 'recordLoad', {
+        txId,
+        cardId: card.value.cardId,
+        channel: keyName,
+        amount: q.amount,
+        via: q.issuerId,
+        funding: 'bank' as const,
+      });
+      // Again while the link is lost: the issuer answers a retry of the same txId from its table.
+      const rec = await deliverToPeer(() => q.issuer.recordLoad(record));
       if (!rec.ok) return this.stop(rec, 'S41-S42', txId, op);
       this.say(
         'S36-S38',

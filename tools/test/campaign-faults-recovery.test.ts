@@ -1,0 +1,133 @@
+// Findings of `mica campaign faults` in seeds 001, 003 and 004, replayed at their exact fault points:
+// a lost request or response between back-ends, or from a terminal to a back-end, that the flow had
+// no recovery for (the sender now sends the same txId again while the link is lost, and the receiver
+// answers the retry from its idempotency table), and a duplicated `emoney-center complete` (now keyed
+// by its connection). Each point failed the final audit (C2 or C3) before the fix.
+import { describe, expect, it } from 'vitest';
+import { TransportError } from '@mica/host-sdk/transport/transport';
+import { deliverToPeer } from '@mica/host-sdk/backend/link-retry';
+import { SCENARIO_SEED, faultsCampaign } from '../src/campaign/faults-campaign';
+import { runCampaign } from '../src/campaign/runner';
+import { FaultPlan, type BackendFault } from '../src/run/faults';
+import { scenarioNamed } from '../src/run/registry';
+import { resolveVariants, runScenario } from '../src/run/runner';
+
+/** The clean run's back-end calls ("<fixture> <kind>/<id>/<method>", in order). */
+async function cleanCalls(name: string): Promise<readonly string[]> {
+  const scenario = scenarioNamed(name)!;
+  const clean = new FaultPlan(undefined);
+  const report = await runScenario(scenario, {
+    mode: 'hardened',
+    transport: 'inproc',
+    seed: SCENARIO_SEED,
+    data: ':memory:',
+    variants: resolveVariants(scenario, []),
+    faults: clean,
+  });
+  expect(report.exitCode).toBe(0);
+  return clean.calls;
+}
+
+/**
+ * Runs `kinds` at the back-end calls named by `calls` (the first of that name, or the n-th with a
+ * `#n` suffix); returns the failures.
+ */
+async function replay(name: string, calls: readonly string[], kinds: readonly BackendFault[]) {
+  const all = await cleanCalls(name);
+  const points = calls.map((c) => {
+    const [call, nth = '1'] = c.split('#') as [string, string?];
+    const i = all.map((x, j) => (x === call ? j : -1)).filter((j) => j >= 0)[Number(nth) - 1] ?? -1;
+    expect(i, c).toBeGreaterThanOrEqual(0);
+    return i;
+  });
+  const scenario = scenarioNamed(name)!;
+  const r = await runCampaign(faultsCampaign({ scenarios: () => [scenario], kinds, points: () => points }), {
+    budget: 1,
+  });
+  const tried = Object.values(r.tried).reduce((a, b) => a + b, 0);
+  expect(tried).toBe(points.length * kinds.length);
+  return r.failures.map((f) => `${f.input}: ${f.problem}`);
+}
+
+describe('deliverToPeer', () => {
+  const lost = () => new TransportError('link-lost', 'lost (test)');
+
+  it('sends again while the link is lost, up to the attempts, then lets the lost link propagate', async () => {
+    let n = 0;
+    await expect(deliverToPeer(() => (++n < 3 ? Promise.reject(lost()) : Promise.resolve(n)))).resolves.toBe(
+      3,
+    );
+    n = 0;
+    await expect(deliverToPeer(() => (++n, Promise.reject(lost())), 2)).rejects.toBeInstanceOf(
+      TransportError,
+    );
+    expect(n).toBe(2);
+  });
+
+  it('does not repeat a request that failed otherwise, and refuses a bad attempt count', async () => {
+    let n = 0;
+    await expect(deliverToPeer(() => (++n, Promise.reject(new TypeError('bug'))))).rejects.toThrow(TypeError);
+    expect(n).toBe(1);
+    await expect(deliverToPeer(() => Promise.resolve(1), 0)).rejects.toThrow(
+      /attempts must be an integer ≥ 1, got 0/,
+    );
+  });
+});
+
+describe('faults campaign findings, replayed', () => {
+  it('seed 001 expiry: a lost request or response at the cutoff payToPeer is retried with the same txId', async () => {
+    // Was: C2 fail (the credit company's in-flight item stood for a bank leg that was never booked,
+    // or was booked and never delivered).
+    expect(
+      await replay(
+        'credit-charge-emoney',
+        ['expiry bank/bank1/payToPeer'],
+        ['lost-request', 'lost-response'],
+      ),
+    ).toEqual([]);
+  }, 120_000);
+
+  it('seed 004: commitHold lost, and complete lost or duplicated, leave the ledgers conserved', async () => {
+    // Was: C2 fail at commitHold (the bank committed, the center's item stayed in flight); C3 fail at
+    // complete (push-off: a duplicate was refused E_BAD_STATE, and a lost response left the terminal's
+    // item in flight, over float the center had booked).
+    expect(await replay('validity-cache', ['mode-both bank/bank1/commitHold'], ['lost-response'])).toEqual(
+      [],
+    );
+    expect(
+      await replay(
+        'validity-cache',
+        ['push-off emoney-center/center1/complete'],
+        ['lost-response', 'duplicate'],
+      ),
+    ).toEqual([]);
+  }, 240_000);
+
+  it('seed 003: recordLoad, settle and payToPeer lost are delivered again', async () => {
+    // Was: C3 fail at the end of the run for each lost request (a lost recordLoad from the loading
+    // terminal or the shopper's PC left value on the card that nobody booked), C2 fail for each lost
+    // response to an outbox delivery (the peer booked, the sender's item stayed in flight).
+    expect(
+      await replay(
+        'brand-emoney',
+        [
+          'main service-center/bankcenter/recordLoad',
+          'main issuer/issuer22/recordLoad',
+          'main issuer/issuer21/settle',
+        ],
+        ['lost-request'],
+      ),
+    ).toEqual([]);
+    expect(
+      await replay(
+        'brand-emoney',
+        [
+          'main issuer/issuer24/recordLoad#2',
+          'main bank/bank5/payToPeer',
+          'main service-center/bankcenter/settle',
+        ],
+        ['lost-response'],
+      ),
+    ).toEqual([]);
+  }, 300_000);
+});
