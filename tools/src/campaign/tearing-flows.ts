@@ -99,7 +99,7 @@ export const FLOWS = 'flows';
 /**
  * The cut points `npm test` spends on the flows (tools/test/campaign-tearing-flows.test.ts). Every cut
  * point of every flow is some 100,000, each rebuilding its card by replaying the session before it
- * (about 10 minutes of CPU): that sweep is the on-demand `mica campaign tearing`.
+ * (about 6 minutes of CPU): that sweep is the on-demand `mica campaign tearing`.
  */
 export const FLOW_CI_BUDGET = 2000;
 
