@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Card } from '@mica/card-os/card';
 import { Eeprom, type CommitResult } from '@mica/card-os/hal/eeprom';
 import type { BlockWrite } from '@mica/card-os/hal/journal';
+import { SeededRandom } from '@mica/card-os/random';
 import { runCampaign } from '../src/campaign/runner';
 import { tearingCampaign } from '../src/campaign/tearing-campaign';
 import {
@@ -80,6 +81,22 @@ describe('flow-level tearing (campaign tearing)', () => {
     expect(r.tried[`${FLOWS}: exchanges writing nothing`]).toBeUndefined();
     console.log(`flow tearing at the CI budget (${r.durationMs} ms): ${JSON.stringify(r.tried)}`);
   }, 300_000);
+
+  it('lists the exchanges of a session whose replay diverges as excluded, with the reason', async () => {
+    // A card with another random source answers the secure sessions differently from the recording.
+    const otherSeed: CardMaker = (e) => new Card(e, { random: new SeededRandom(999) });
+    const scenario = SCENARIOS.find((s) => s.name === 'credit-charge-emoney')!;
+    const clean = recordings.get(scenario.name)!;
+    const r = await recordFlow(scenario, otherSeed);
+    const diverged = r.items.filter((i) => i.kind === 'excluded' && /diverged/.test(i.reason));
+    expect(diverged.length).toBeGreaterThan(0);
+    // Nothing dropped: every exchange the clean replay swept is still listed, swept or excluded.
+    for (const i of clean.items.filter((x) => x.kind === 'sweep'))
+      expect(
+        r.items.some((x) => i.label.startsWith(x.label)),
+        i.label,
+      ).toBe(true);
+  }, 120_000);
 
   it('reports a card whose commit skips the journal (the image is neither state)', async () => {
     const scenario = SCENARIOS.find((s) => s.name === 'credit-charge-emoney')!;
