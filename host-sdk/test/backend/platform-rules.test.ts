@@ -98,6 +98,10 @@ describe('HTTP: unauthorised and malformed requests are 4xx and change nothing',
       });
       expect((await post(url, 'bank/bank1/nope', '{}', TELLER)).status).toBe(404);
       expect((await post(url, 'bank/bank1/depositCash', deposit, TELLER, 'text/plain')).status).toBe(415);
+      // Media types are case-insensitive (RFC 9110 8.3.1); a look-alike subtype is not JSON.
+      expect((await post(url, 'bank/bank1/depositCash', deposit, TELLER, 'application/jsonx')).status).toBe(
+        415,
+      );
       expect(expectOk(await bank.account({ accountNo: 'a1' })).balance).toBe(0);
       expect(expectOk(await bank.auditView()).entries).toEqual([]);
       // The same request, authorised and well-formed, goes through.
@@ -105,6 +109,10 @@ describe('HTTP: unauthorised and malformed requests are 4xx and change nothing',
         ok: true,
         result: { balance: 100 },
       });
+      const upper = JSON.stringify({ txId: tx(2), accountNo: 'a1', amount: 1 });
+      expect(
+        (await post(url, 'bank/bank1/depositCash', upper, TELLER, 'Application/JSON; charset=UTF-8')).json,
+      ).toMatchObject({ ok: true, result: { balance: 101 } });
       // The client names the server's refusal of a malformed request.
       const client = new HttpBankClient(new HttpBackendLink({ baseUrl: url, token: TELLER }), 'bank1');
       await expect(client.depositCash({ txId: 'xyz', accountNo: 'a1', amount: 1 })).rejects.toThrow(

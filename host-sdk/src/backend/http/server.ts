@@ -205,7 +205,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
-  if (req.method === 'POST' && !/^application\/json\b/.test(type))
+  if (req.method === 'POST' && !/^\s*application\/json\s*(;|$)/i.test(type))
     throw new HttpProblem(415, 'E_BAD_REQUEST', 'send the body as Content-Type: application/json');
   const chunks: Uint8Array[] = [];
   let n = 0;
