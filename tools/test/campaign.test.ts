@@ -140,13 +140,15 @@ describe('campaign fuzz', () => {
     expect(r.failures).toEqual([]);
     for (const t of ['felica frames', 'apdus', 'radio frames', 'profiles', 'card images'])
       expect(r.tried[t], t).toBeGreaterThan(kind.ciBudget / 20);
+    // The back-end HTTP target has a share of 0.2 (an HTTP round trip costs ~50 card inputs).
+    expect(r.tried['backend http'], 'backend http').toBeGreaterThan(kind.ciBudget / 100);
     expect(Object.values(r.tried).length).toBeGreaterThan(20);
     expect(r.tried['card images: resealed, loaded']).toBeGreaterThan(0);
     expect(r.tried['card images: unsealed, refused']).toBeGreaterThan(0);
     expect(r.tried['profiles: structured, refused']).toBeGreaterThan(0);
     expect(r.tried['radio frames: L1 decoders']).toBeGreaterThan(0);
     console.log(
-      `fuzz at the CI budget: ${['felica frames', 'apdus', 'radio frames', 'profiles', 'card images'].map((t) => `${t} ${r.tried[t]}`).join(', ')}; no failures`,
+      `fuzz at the CI budget: ${['felica frames', 'apdus', 'radio frames', 'profiles', 'card images', 'backend http'].map((t) => `${t} ${r.tried[t]}`).join(', ')}; no failures`,
     );
     const small = await runCampaign(kind, { budget: 2_000, seed: 5 });
     const again = await runCampaign(kind, { budget: 2_000, seed: 5 });
