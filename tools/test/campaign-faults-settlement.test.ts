@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_SEED, faultsCampaign } from '../src/campaign/faults-campaign';
 import { runCampaign } from '../src/campaign/runner';
-import { FaultPlan, type FaultKind } from '../src/run/faults';
+import { FaultPlan, type CardActions, type FaultKind } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
 import { resolveVariants, runScenario } from '../src/run/runner';
 
@@ -20,8 +20,29 @@ const settlement = scenarioNamed('common-key-settlement')!;
  */
 let indexOf: (call: string) => number;
 
+/**
+ * The clean run's card exchanges, each as "<fixture> <caller>": the SettlementTerminal method that sent
+ * it (the frame after `exchange` on the stack; the seam sees no command, only the exchange).
+ */
+class CardExchanges extends FaultPlan {
+  readonly callers: string[] = [];
+  override cardExchange<T>(
+    fixture: string,
+    card: string,
+    exchange: () => Promise<T>,
+    actions: CardActions,
+  ): Promise<T> {
+    const frames = (new Error().stack ?? '').split('\n');
+    const at = frames.findIndex((f) => f.includes('SettlementTerminal.exchange'));
+    const caller = at < 0 ? '' : (/SettlementTerminal\.(\w+)/.exec(frames[at + 1] ?? '')?.[1] ?? '');
+    this.callers.push(`${fixture} ${caller}`);
+    return super.cardExchange(fixture, card, exchange, actions);
+  }
+}
+let cardIndexOf: (exchange: string) => number;
+
 beforeAll(async () => {
-  const clean = new FaultPlan(undefined);
+  const clean = new CardExchanges(undefined);
   const report = await runScenario(settlement, {
     mode: 'hardened',
     transport: 'inproc',
@@ -38,11 +59,19 @@ beforeAll(async () => {
     expect(i, name).toBeDefined();
     return i!;
   };
+  cardIndexOf = (name) => {
+    const i = clean.callers.indexOf(name);
+    expect(i, name).toBeGreaterThanOrEqual(0);
+    return i;
+  };
 }, 60_000);
 
 async function replay(points: Partial<Record<FaultKind, readonly string[]>>) {
   const at = Object.fromEntries(
-    Object.entries(points).map(([kind, calls]) => [kind, calls.map((c) => indexOf(c))]),
+    Object.entries(points).map(([kind, calls]) => [
+      kind,
+      calls.map((c) => (kind === 'card-removed' ? cardIndexOf(c) : indexOf(c))),
+    ]),
   ) as Partial<Record<FaultKind, number[]>>;
   return runCampaign(
     faultsCampaign({
@@ -55,6 +84,15 @@ async function replay(points: Partial<Record<FaultKind, readonly string[]>>) {
 }
 
 describe('faults campaign, seed 002', () => {
+  it('a card removed before answering the SPC or VALUE UPDATE: re-selected, the log read books it once', async () => {
+    // The card ran the debit (or the top-up) and left the field; the terminal heard link-lost, which
+    // escaped the flow and left the value change unbooked (C3). Now it is a lost answer: held in
+    // flight, the SMD re-authenticates (the card selected again first) and the log read settles it.
+    const r = await replay({ 'card-removed': ['main debit', 'top-up topUp'] });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({ 'conserved, checks as clean': 2 });
+  }, 180_000);
+
   it('a lost or duplicated AUTHENTICATE 2 answer (authConfirm) is sent again: the flow goes on as clean', async () => {
     // The next top-up after the faithful-mode replay: only its READ LOG shows [32] the credit nobody
     // paid for; a lost authConfirm used to end the flow first and leave the credit on the card only (C3).

@@ -174,10 +174,29 @@ export class SettlementTerminal {
     return this.o.relay?.fromBackend ? this.o.relay.fromBackend(stage, message) : message;
   }
 
-  /** One exchange with the card through the relay; undefined when the answer is lost. */
+  /** The card left the field (its link was lost): the next exchange selects the applet again first. */
+  private reselect = false;
+
+  /**
+   * One exchange with the card through the relay; undefined when the answer is lost: the relay dropped
+   * it, or the card left the field before answering (link-lost). The command may have run (a debit, a
+   * top-up), so a lost answer takes the flow's lost-answer recovery; the card, back in the field and
+   * powered again, gets a SELECT before the next command.
+   */
   private async exchange(stage: string, apdu: Uint8Array): Promise<Uint8Array | undefined> {
     const sent = this.o.relay?.toCard ? this.o.relay.toCard(stage, apdu) : apdu;
-    const answer = await this.o.card.apdu(sent);
+    let answer: Uint8Array;
+    try {
+      if (this.reselect) {
+        this.reselect = false;
+        await this.o.card.apdu(selectApdu(this.o.aid));
+      }
+      answer = await this.o.card.apdu(sent);
+    } catch (e) {
+      if (!(e instanceof TransportError) || e.kind !== 'link-lost') throw e;
+      this.reselect = true;
+      return undefined;
+    }
     return this.o.relay?.fromCard ? this.o.relay.fromCard(stage, answer) : answer;
   }
 
@@ -202,7 +221,7 @@ export class SettlementTerminal {
   }
 
   private async selectAndRead(step: string): Promise<{ cardId: string; balance: number } | Refusal> {
-    const sel = await this.exchange(step, buildCommandApdu(0x00, 0xa4, 0x04, 0x00, this.o.aid, 256));
+    const sel = await this.exchange(step, selectApdu(this.o.aid));
     if (!sel || sw(sel) !== 0x9000)
       return refusal('E_CARD_REFUSED', step, 'the settlement applet is not on the card');
     const gd = await this.exchange(
@@ -711,6 +730,10 @@ export class SettlementTerminal {
     if ('ok' in now) return now;
     return { ok: true, topUpId: t.topUpId, newBalance: now.balance, logRecords: kept.result.records };
   }
+}
+
+function selectApdu(aid: Uint8Array): Uint8Array {
+  return buildCommandApdu(0x00, 0xa4, 0x04, 0x00, aid, 256);
 }
 
 function sw(answer: Uint8Array): number {

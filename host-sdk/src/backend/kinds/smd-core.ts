@@ -41,6 +41,8 @@ const MIGRATIONS = [
      creditId TEXT, creditRef TEXT, status TEXT NOT NULL, envelope TEXT, newBalance INTEGER, createdAt INTEGER NOT NULL);
    CREATE TABLE sessions (ref TEXT PRIMARY KEY, cardId TEXT NOT NULL, purpose TEXT NOT NULL, stage TEXT NOT NULL,
      ssc TEXT NOT NULL);`,
+  // A card session's epoch: counts the AUTHENTICATE 1 the SMD authored under its ref (sessionKey).
+  `ALTER TABLE sessions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0`,
 ];
 
 export const SIGNING_KEY = 'smd-signing-key';
@@ -140,7 +142,7 @@ export abstract class SmdCore extends SqliteBackend {
           this.db.prepare("UPDATE sessions SET stage = 'auth2' WHERE ref = ?").run(r.ref);
           return { command: bytesToHex(a.apdu), step: 'ST11' };
         },
-        retryKey('authChallenge', r),
+        this.sessionKey('authChallenge', r),
       ),
     );
   }
@@ -224,9 +226,20 @@ export abstract class SmdCore extends SqliteBackend {
   protected openSession(ref: string, cardId: string, purpose: SessionRow['purpose']): void {
     this.db
       .prepare(
-        "INSERT INTO sessions (ref, cardId, purpose, stage, ssc) VALUES (?, ?, ?, 'auth1', '') ON CONFLICT (ref) DO UPDATE SET purpose = excluded.purpose, stage = 'auth1', ssc = ''",
+        "INSERT INTO sessions (ref, cardId, purpose, stage, ssc, epoch) VALUES (?, ?, ?, 'auth1', '', 1) ON CONFLICT (ref) DO UPDATE SET purpose = excluded.purpose, stage = 'auth1', ssc = '', epoch = sessions.epoch + 1",
       )
       .run(ref, cardId, purpose);
+  }
+
+  /**
+   * The retryKey of an authentication step: its request within the session's epoch. A card's answer
+   * to AUTHENTICATE 1 may repeat in a new session (a card powered on again may draw the same
+   * challenge), and must not be answered from the last session's stored outcome.
+   */
+  protected sessionKey(method: string, request: { readonly ref: string }): string {
+    const row = this.db.prepare('SELECT epoch FROM sessions WHERE ref = ?').get(request.ref) as
+      { epoch: number } | undefined;
+    return retryKey(method, { ...request, epoch: row?.epoch ?? 0 });
   }
 
   protected session(ref: string, stage: string): SessionRow {

@@ -147,7 +147,7 @@ export abstract class SmdSettlement extends SmdCore {
           this.setStatus(r.ref, 'debit-sent');
           return { ...this.spc(row, 'ST109'), header: this.header(row), balance: row.balance ?? 0 };
         },
-        retryKey('authConfirm', r),
+        this.sessionKey('authConfirm', r),
       ),
     );
   }
