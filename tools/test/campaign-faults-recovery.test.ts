@@ -75,7 +75,7 @@ describe('deliverToPeer', () => {
 });
 
 describe('faults campaign findings, replayed', () => {
-  it('seed 001 expiry: a lost request or response at the cutoff payToPeer is retried with the same txId', async () => {
+  it('seed 001: the cutoff payToPeer (expiry) and prepareCharge lost are sent again with the same txId', async () => {
     // Was: C2 fail (the credit company's in-flight item stood for a bank leg that was never booked,
     // or was booked and never delivered).
     expect(
@@ -84,6 +84,11 @@ describe('faults campaign findings, replayed', () => {
         ['expiry bank/bank1/payToPeer'],
         ['lost-request', 'lost-response'],
       ),
+    ).toEqual([]);
+    // Was: C2 fail (the e-money server booked the charge, the credit company's item stayed in flight);
+    // the charge terminal now sends purchaseValue again and the credit company resumes it.
+    expect(
+      await replay('credit-charge-emoney', ['main emoney/emoney1/prepareCharge'], ['lost-response']),
     ).toEqual([]);
   }, 120_000);
 

@@ -127,12 +127,20 @@ describe('mica run: the runner', () => {
         await ctx.check('A', (c) => {
           const ledger: Record<string, number> = {};
           c.equal(ledger['clearing:bank1'], 5, 'clearing');
+          // Inside an array too (found by the faults campaign: `[r.outcome, r.nak?.reason]`).
+          const nak = undefined as { reason: string } | undefined;
+          c.equal(['nak', nak?.reason], ['nak', 'MEDIUM_MISMATCH'], 'verdict');
+          c.equal({ reason: nak?.reason, at: [nak?.reason] }, { at: ['T1'] }, 'object');
           return Promise.resolve();
         });
       },
     };
     const r = await runScenario(s, { ...base, variants: {} });
-    expect(r.checks[0]!.problems).toEqual(['clearing: got undefined, expected 5']);
+    expect(r.checks[0]!.problems).toEqual([
+      'clearing: got undefined, expected 5',
+      'verdict: got ["nak",undefined], expected ["nak","MEDIUM_MISMATCH"]',
+      'object: got {"at":[undefined]}, expected {"at":["T1"]}',
+    ]);
   });
 
   it('an audit that does not match the step expectation fails the check', async () => {

@@ -7,6 +7,7 @@ import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { ApduClient } from '../apdu/apdu-client';
 import { CreditClient } from '../applets/credit-client';
 import type { Mode } from '../backend/backend';
+import { deliverToPeer } from '../backend/link-retry';
 import type { BillingRow, CreditBackend } from '../backend/kinds/credit';
 import type { Delivery, EMoneyBackend, Quote, Receipt } from '../backend/kinds/emoney';
 import { FelicaClient } from '../felica/client';
@@ -199,7 +200,11 @@ export class ChargeTerminal {
   /** P7-P10 alone: what the terminal sends the credit company (also a retry under the same txId). */
   async submitPurchase(r: PurchaseRequest): Promise<PurchaseResult> {
     const credit = this.o.credit;
-    const answer = await credit.api.purchaseValue({ ...r, terminalId: this.id, emoneyId: this.o.emoney.id });
+    // Again while the link is lost (to the credit company, or its link to the e-money server): the
+    // credit company resumes the purchase it booked under this txId, or answers from its table.
+    const answer = await deliverToPeer(() =>
+      credit.api.purchaseValue({ ...r, terminalId: this.id, emoneyId: this.o.emoney.id }),
+    );
     await this.event({
       step: 'P7',
       to: credit.id,

@@ -152,9 +152,8 @@ export async function runScenario(
           if (!ok) run.problems.push(text);
         },
         equal(actual, expected, what) {
-          // undefined (a value that is not there) is reported as such, not as canonical JSON's TypeError.
-          const a = actual === undefined ? 'undefined' : canonicalJson(actual);
-          const e = expected === undefined ? 'undefined' : canonicalJson(expected);
+          const a = shown(actual);
+          const e = shown(expected);
           if (a !== e) run.problems.push(`${what}: got ${a}, expected ${e}`);
         },
       };
@@ -241,4 +240,22 @@ export async function runScenario(
     setTempDir(undefined);
     if (temp) rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A compared value as canonical JSON, with undefined (a value that is not there) shown as such, at the
+ * top or inside an array or object (e.g. `[r.nak?.reason]`), instead of canonical JSON's TypeError.
+ */
+function shown(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return `[${value.map(shown).join(',')}]`;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${shown(o[k])}`)
+      .join(',')}}`;
+  }
+  return canonicalJson(value);
 }
