@@ -88,9 +88,14 @@ describe('faults campaign, seed 002', () => {
     // The card ran the debit (or the top-up) and left the field; the terminal heard link-lost, which
     // escaped the flow and left the value change unbooked (C3). Now it is a lost answer: held in
     // flight, the SMD re-authenticates (the card selected again first) and the log read settles it.
-    const r = await replay({ 'card-removed': ['main debit', 'top-up topUp'] });
+    // And at AUTHENTICATE 1 of K9 (lost-pcn): a clean refusal; its check used the SPC it never captured
+    // (TypeError) once the lost card answer no longer escaped as an exception.
+    const r = await replay({ 'card-removed': ['main debit', 'top-up topUp', 'lost-pcn cardStep'] });
     expect(r.failures).toEqual([]);
-    expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({ 'conserved, checks as clean': 2 });
+    expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({
+      'conserved, checks as clean': 2,
+      'conserved, a check refused': 1,
+    });
   }, 180_000);
 
   it('a lost or duplicated AUTHENTICATE 2 answer (authConfirm) is sent again: the flow goes on as clean', async () => {

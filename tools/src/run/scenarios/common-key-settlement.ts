@@ -338,9 +338,12 @@ export const commonKeySettlement: Scenario = {
           c.equal(v.log.filter((x) => x.chargeId === orderHex).length, 1, 'log records of the order');
         }
         // The relay re-sends the captured SPC: the session it belonged to is gone.
-        const again = await w.cards.get(MAIN_CARD.name)!.card.transport.apdu(spc!);
-        c.expect(again.length === 2 || again[again.length - 2] !== 0x90, 'the replayed SPC is refused');
-        c.equal((await w.cardView()).balance, 3800, 'card balance after the replayed SPC');
+        c.expect(spc !== undefined, 'the relay captured the SPC');
+        if (spc) {
+          const again = await w.cards.get(MAIN_CARD.name)!.card.transport.apdu(spc);
+          c.expect(again.length === 2 || again[again.length - 2] !== 0x90, 'the replayed SPC is refused');
+          c.equal((await w.cardView()).balance, 3800, 'card balance after the replayed SPC');
+        }
         c.expect((await w.f.audit()).ok, 'the audit passes');
       });
 
