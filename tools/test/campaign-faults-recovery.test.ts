@@ -87,8 +87,19 @@ describe('faults campaign findings, replayed', () => {
     ).toEqual([]);
     // Was: C2 fail (the e-money server booked the charge, the credit company's item stayed in flight);
     // the charge terminal now sends purchaseValue again and the credit company resumes it.
+    // The same for the e-money server's refund (receiveFromPeer) and the terminals' completeDelivery and
+    // recordPayment (C2 / C3 fail before).
     expect(
-      await replay('credit-charge-emoney', ['main emoney/emoney1/prepareCharge'], ['lost-response']),
+      await replay(
+        'credit-charge-emoney',
+        [
+          'main emoney/emoney1/prepareCharge',
+          'expiry bank/bank1/receiveFromPeer',
+          'lost-completion emoney/emoney1/completeDelivery',
+          'overwrite emoney/emoney1/recordPayment',
+        ],
+        ['lost-response'],
+      ),
     ).toEqual([]);
   }, 120_000);
 
@@ -108,7 +119,7 @@ describe('faults campaign findings, replayed', () => {
     ).toEqual([]);
   }, 240_000);
 
-  it('seed 003: recordLoad, settle and payToPeer lost are delivered again', async () => {
+  it('seed 003: recordLoad, settle, payToPeer and recordPayment lost are delivered again', async () => {
     // Was: C3 fail at the end of the run for each lost request (a lost recordLoad from the loading
     // terminal or the shopper's PC left value on the card that nobody booked), C2 fail for each lost
     // response to an outbox delivery (the peer booked, the sender's item stayed in flight).
@@ -119,6 +130,8 @@ describe('faults campaign findings, replayed', () => {
           'main service-center/bankcenter/recordLoad',
           'main issuer/issuer22/recordLoad',
           'main issuer/issuer21/settle',
+          'main brand/brand/recordPayment#3',
+          'batch service-center/poscenter/recordPayment',
         ],
         ['lost-request'],
       ),
@@ -130,6 +143,8 @@ describe('faults campaign findings, replayed', () => {
           'main issuer/issuer24/recordLoad#2',
           'main bank/bank5/payToPeer',
           'main service-center/bankcenter/settle',
+          'main brand/brand/recordPayment',
+          'batch brand/brand/recordPayment#2',
         ],
         ['lost-response'],
       ),

@@ -434,11 +434,14 @@ export class ChargeTerminal {
         this.o.store.release(seq);
         return { kind: 'no-answer' };
       }
-      const done = await em.api.completeDelivery({
-        deliveryId: d.deliveryId,
-        balanceAfter: state.balance,
-        executionId: state.executionId,
-      });
+      // Again while the link is lost: a completed delivery answers with its stored receipt.
+      const done = await deliverToPeer(() =>
+        em.api.completeDelivery({
+          deliveryId: d.deliveryId,
+          balanceAfter: state.balance,
+          executionId: state.executionId,
+        }),
+      );
       if (!done.ok) {
         await this.event({
           step: 'Q8',

@@ -3,6 +3,7 @@
 // (it cannot add value). The MAC-verified result waits in the terminal's outbox until the e-money
 // server has booked it (recordPayment: float → the merchant).
 import type { EMoneyBackend } from '../backend/kinds/emoney';
+import { deliverToPeer } from '../backend/link-retry';
 import { FelicaClient } from '../felica/client';
 import { SecureFelicaSession } from '../felica/secure-session';
 import type { KeyHolder } from '../keys/key-holder';
@@ -108,13 +109,16 @@ export class MerchantTerminal {
           code: w.sf2 === 0x01 ? 'E_INSUFFICIENT_VALUE' : 'E_CARD_REFUSED',
           status: flags(w),
         };
-      const r = await this.o.emoney.api.recordPayment({
-        txId,
-        emoneyNo: open.emoneyNo,
-        amount,
-        merchant: this.o.merchant,
-        terminalId: this.id,
-      });
+      // Again while the link is lost: the e-money server answers a retry of the same txId from its table.
+      const r = await deliverToPeer(() =>
+        this.o.emoney.api.recordPayment({
+          txId,
+          emoneyNo: open.emoneyNo,
+          amount,
+          merchant: this.o.merchant,
+          terminalId: this.id,
+        }),
+      );
       if (r.ok) this.o.store.release(seq);
       await this.event('R2', this.o.emoney.id, `recordPayment ¥${amount} → ${r.ok ? 'booked' : r.code}`);
       return { ok: true, txId, balanceBefore: open.purse.balance };

@@ -12,6 +12,7 @@ import { constantTimeEqual } from '@mica/apdu-specs/crypto/compare';
 import { MS_PER_DAY } from '../../platform/clock';
 import { newTxId } from '../../platform/tx-id';
 import { balanceOf, post } from '../ledger';
+import { deliverToPeer } from '../link-retry';
 import { refuse, type Outcome } from '../outcome';
 import { amount, hex, int, object, oneOf, optional, str, txId, type Infer } from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
@@ -511,9 +512,12 @@ export class SqliteEMoney extends SqliteBackend implements EMoneyBackend {
     let sent = 0;
     for (const row of rows) {
       try {
-        const o = await this.peers
-          .peer('bank', row.peer)
-          .receiveFromPeer(JSON.parse(row.payload) as BankRequest<'receiveFromPeer'>);
+        // Again while the link is lost: the bank answers a retry of the same txId from its table.
+        const o = await deliverToPeer(() =>
+          this.peers
+            .peer('bank', row.peer)
+            .receiveFromPeer(JSON.parse(row.payload) as BankRequest<'receiveFromPeer'>),
+        );
         if (!o.ok) continue;
       } catch {
         continue;

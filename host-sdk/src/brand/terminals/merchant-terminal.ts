@@ -4,6 +4,7 @@
 // center's key holder and reports to the center (S113), which reports to the brand holder (S114).
 // (c) refuses a payment the purse cannot cover (E_INSUFFICIENT_VALUE) before anything is written.
 import type { Mode } from '../../backend/backend';
+import { deliverToPeer } from '../../backend/link-retry';
 import type { BrandHolderBackend } from '../../backend/kinds/brand';
 import type { ServiceCenterBackend } from '../../backend/kinds/service-center';
 import { accepted, refused, type Outcome } from '../../backend/outcome';
@@ -136,13 +137,17 @@ export class MerchantTerminal extends BrandTerminal {
           sent ? 'result to the brand holder' : 'result queued for the batch (in flight)',
         );
       } else {
-        const r = await this.o.link.center.recordPayment({
-          txId,
-          terminalId: me,
-          cardId: card.value.cardId,
-          issuerId: card.value.issuerId,
-          amount,
-        });
+        // Again while the link is lost: the center answers a retry of the same txId from its table.
+        const center = this.o.link.center;
+        const r = await deliverToPeer(() =>
+          center.recordPayment({
+            txId,
+            terminalId: me,
+            cardId: card.value.cardId,
+            issuerId: card.value.issuerId,
+            amount,
+          }),
+        );
         if (!r.ok) return stop(r);
         this.say('S113-S114', me, this.o.link.centerId, 'result to the center, on to the brand holder');
       }
@@ -171,9 +176,11 @@ export class MerchantTerminal extends BrandTerminal {
     if (this.o.link.kind !== 'stand-alone') return 0;
     let n = 0;
     for (const row of this.pendingNotices()) {
-      const o = await this.o.link.brand
-        .recordPayment(JSON.parse(row.payload) as never)
-        .catch(() => ({ ok: false }));
+      const link = this.o.link;
+      // Again while the link is lost: the brand holder answers a retry of the same txId from its table.
+      const o = await deliverToPeer(() => link.brand.recordPayment(JSON.parse(row.payload) as never)).catch(
+        () => ({ ok: false }),
+      );
       if (!o.ok) continue;
       this.markDelivered(row.seq);
       n++;

@@ -300,17 +300,17 @@ export class ShopperPc extends BrandTerminal {
       );
       if (!done.ok) return this.stop(done, 'S144-S145', txId, op);
       this.say('S139-S140', q.brandId, q.shopId, '[192] updated: order paid, stock taken');
-      const pay = await q.brand.recordPayment(
-        this.net(q.brandId, 'recordPayment', {
-          txId,
-          merchantId: q.shopId,
-          issuerId: card.value.issuerId,
-          cardId: card.value.cardId,
-          amount,
-          terminalId: this.terminalId,
-          via: q.shopId,
-        }),
-      );
+      const payment = this.net(q.brandId, 'recordPayment', {
+        txId,
+        merchantId: q.shopId,
+        issuerId: card.value.issuerId,
+        cardId: card.value.cardId,
+        amount,
+        terminalId: this.terminalId,
+        via: q.shopId,
+      });
+      // Again while the link is lost: the brand holder answers a retry of the same txId from its table.
+      const pay = await deliverToPeer(() => q.brand.recordPayment(payment));
       if (!pay.ok) return this.stop(pay, 'S144-S145', txId, op);
       this.say('S141', q.shopId, q.brandId, 'notice to the brand holder: payment recorded');
       await this.logStep(session, 'subtract', amount, txId, 'S142-S143', q.brandId);
