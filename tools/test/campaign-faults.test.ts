@@ -103,6 +103,20 @@ describe('fault plan', () => {
     expect(events).toEqual(['exchange', 'removed']);
     expect(plan.injectedAt).toBe('main card alice');
   });
+
+  it("the runner's own card reads (the audit's purses) are no fault point and not counted", async () => {
+    // A removal injected into the audit's purse read escaped as TransportError and ended the whole run
+    // (card-removed@934 of common-key-settlement); the runner's reads are no step of a flow.
+    const plan = new FaultPlan({ kind: 'card-removed', index: 0 });
+    const removed: string[] = [];
+    const card = { removeAndReturn: () => Promise.resolve(void removed.push('removed')) };
+    const read = () => plan.cardExchange('main', 'alice', () => Promise.resolve('purse'), card);
+    await expect(plan.asRunner(() => Promise.all([read(), read()]))).resolves.toEqual(['purse', 'purse']);
+    expect([plan.cardExchanges, plan.injectedAt, removed]).toEqual([0, undefined, []]);
+    // The flow's first exchange after it is still point 0.
+    await expect(read()).rejects.toMatchObject({ kind: 'link-lost' });
+    expect(removed).toEqual(['removed']);
+  });
 });
 
 describe('budget spread', () => {

@@ -50,6 +50,11 @@ export interface FaultInjector {
   ): Promise<T>;
   /** Every fixture's final audit views, as it closes. */
   closing(fixture: string, views: readonly AuditView[]): void;
+  /**
+   * Runs the runner's own card reads (the audit's purses, the --json card state): their exchanges are
+   * neither fault points nor counted, since a card removed while the runner reads is no step of a flow.
+   */
+  asRunner<T>(read: () => Promise<T>): Promise<T>;
 }
 
 /** One fault at one point: `index` counts back-end calls (for a back-end fault) or card exchanges. */
@@ -82,6 +87,8 @@ export class FaultPlan implements FaultInjector {
   duplicatedTxId: string | undefined;
   /** The in-flight items (C4) the final views list, over every fixture. */
   inFlight = 0;
+
+  private runnerReads = 0;
 
   constructor(
     readonly point: FaultPoint | undefined,
@@ -127,6 +134,7 @@ export class FaultPlan implements FaultInjector {
     exchange: () => Promise<T>,
     actions: CardActions,
   ): Promise<T> {
+    if (this.runnerReads > 0) return exchange();
     const n = this.cardExchanges++;
     const p = this.point;
     if (!p || p.index !== n || p.kind !== 'card-removed') return exchange();
@@ -135,6 +143,15 @@ export class FaultPlan implements FaultInjector {
     await exchange();
     await actions.removeAndReturn();
     throw new TransportError('link-lost', `card ${card} left the field before answering (injected fault)`);
+  }
+
+  async asRunner<T>(read: () => Promise<T>): Promise<T> {
+    this.runnerReads++;
+    try {
+      return await read();
+    } finally {
+      this.runnerReads--;
+    }
   }
 
   closing(fixture: string, views: readonly AuditView[]): void {

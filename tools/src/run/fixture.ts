@@ -341,8 +341,17 @@ export class Fixture {
   }
 
   async audit(): Promise<AuditReport> {
-    this.lastAudit = audit(await this.views(), await this.cards());
+    this.lastAudit = audit(await this.views(), await this.asRunner(this.cards));
     return this.lastAudit;
+  }
+
+  /** The card state for --json, read as the runner (no fault goes into these reads). */
+  readCardState(): Promise<Record<string, unknown>> {
+    return this.asRunner(this.cardState);
+  }
+
+  private asRunner<T>(read: () => Promise<T>): Promise<T> {
+    return this.faults ? this.faults.asRunner(read) : read();
   }
 
   /** Prints one transcript line, then audits; an audit other than `line.audit` expects is a problem. */

@@ -206,7 +206,7 @@ export async function runScenario(
           entries: v.entries,
         };
       }
-      cards = await main.cardState();
+      cards = await main.readCardState();
     }
     const fixtureAudits: Record<string, { ok: boolean; failed: string[] }> = {};
     for (const [label, f] of fixtures) {
