@@ -15,7 +15,6 @@ import { canonicalJson } from '../canonical-json';
 import { post } from '../ledger';
 import { refuse, refused, type Outcome } from '../outcome';
 import { SqliteBackend, type BackendContext } from '../backend';
-import { TransportError } from '../../transport/transport';
 import {
   authSecond,
   openAnswer,
@@ -371,24 +370,6 @@ export abstract class SmdCore extends SqliteBackend {
  */
 export function retryKey(method: string, request: unknown): string {
   return `${method}:${bytesToHex(sha256(new TextEncoder().encode(canonicalJson(request)))).slice(0, 32)}`;
-}
-
-/** Delivery attempts of an outbox item to a peer whose link fails (flows.md 1.4: the receiver is idempotent). */
-const DELIVERY_ATTEMPTS = 3;
-
-/**
- * Sends an idempotent outbox delivery, again while the link is lost. After the last attempt the lost
- * link propagates and the item stays in the outbox (in flight, C4): the caller's retry of the request
- * that booked it (answered from the idempotency table) delivers it again.
- */
-export async function retryLink<T>(send: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await send();
-    } catch (e) {
-      if (!(e instanceof TransportError) || i >= DELIVERY_ATTEMPTS) throw e;
-    }
-  }
 }
 
 export function be32(n: number): number[] {

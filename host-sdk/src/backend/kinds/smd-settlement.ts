@@ -21,7 +21,8 @@ import {
   type SettlementView,
   type SmdRequest,
 } from './smd-api';
-import { ORIGIN, SmdCore, be16, be32, retryKey, retryLink } from './smd-core';
+import { ORIGIN, SmdCore, be16, be32, retryKey } from './smd-core';
+import { deliverToPeer } from '../link-retry';
 
 type SettlementRow = Omit<SettlementView, 'acn' | 'receipt'> & {
   balance: number | null;
@@ -446,7 +447,7 @@ export abstract class SmdSettlement extends SmdCore {
     const v = this.settlementRow(settlementId);
     const acn = JSON.parse(v.acn!) as Acn;
     const certificate = this.must('certificate');
-    const store = await retryLink(() =>
+    const store = await deliverToPeer(() =>
       this.peers.peer('store', v.merchantId).acceptAcn({ acn, sig3: v.sig3!, certificate }),
     );
     if (store.ok)

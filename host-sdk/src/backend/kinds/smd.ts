@@ -18,7 +18,8 @@ import { accepted, refuse, refused, type Outcome } from '../outcome';
 import { authFirstApdu } from '../../settlement/card-session';
 import { sign } from '../../settlement/signatures';
 import type { CardStep, SettlementBackend, SmdRequest, TopUpView } from './smd-api';
-import { ORIGIN, be16, be32, retryKey, retryLink } from './smd-core';
+import { ORIGIN, be16, be32, retryKey } from './smd-core';
+import { deliverToPeer } from '../link-retry';
 import { SmdSettlement } from './smd-settlement';
 
 export * from './smd-api';
@@ -183,7 +184,7 @@ export class SqliteSmd extends SmdSettlement implements SettlementBackend {
         `the card refused VALUE UPDATE (${first.result.sw.toString(16)}); the authorization is reversed`,
       );
     }
-    const captured = await retryLink(() =>
+    const captured = await deliverToPeer(() =>
       credit.captureCardNotPresent({ txId: r.topUpId, merchantId: this.id }),
     );
     if (captured.ok)
@@ -237,7 +238,7 @@ export class SqliteSmd extends SmdSettlement implements SettlementBackend {
     const credit = first.result.creditId ? this.peers.peer('credit', first.result.creditId) : undefined;
     if (first.result.reverse && credit) await credit.reverseCardNotPresent({ txId: r.topUpId });
     if (first.result.book && credit) {
-      const captured = await retryLink(() =>
+      const captured = await deliverToPeer(() =>
         credit.captureCardNotPresent({ txId: r.topUpId, merchantId: this.id }),
       );
       if (captured.ok)
