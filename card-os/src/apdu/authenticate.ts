@@ -7,8 +7,6 @@ import {
   disposeSmKeys,
   initialSsc,
   smKeysFromSessionKey,
-  unwrapCommand,
-  wrapResponse,
   type PlainCommand,
   type SmKeys,
 } from '@mica/apdu-specs/apdu/secure-messaging';
@@ -27,6 +25,7 @@ import type { CardContext } from '../dispatch/context';
 import type { ApduResponse, AppletContext } from './applet';
 import { resolveScope, scopedNode, type AppletScope } from './applet-scope';
 import { IsoError } from './iso-error';
+import { runUnderSm } from './sm-gate';
 
 interface Pending {
   readonly system: number;
@@ -188,31 +187,13 @@ export class AuthenticateService {
     handler: (cmd: PlainCommand, session: ApduSession) => ApduResponse,
   ): ApduResponse {
     const s = this.session(ctx);
-    if (!s) {
-      this.end(ctx);
-      throw new IsoError(SW.SECURITY_STATUS);
-    }
-    const u = unwrapCommand(s.keys, s.ssc, apdu);
-    if (!u.ok) {
-      this.end(ctx);
-      throw new IsoError(SW.SM_DATA_INCORRECT, `secure messaging: ${u.reason}`);
-    }
-    s.ssc = u.ssc;
-    let r: ApduResponse;
-    try {
-      r = handler(u.command, s);
-    } catch (e) {
-      if (!(e instanceof IsoError)) {
-        // A memory error or power loss: the answer cannot carry SM, so the session cannot go on.
-        this.end(ctx);
-        throw e;
-      }
-      r = { data: new Uint8Array(0), sw: e.sw };
-    }
-    // The handler may have ended the session (e.g. DELETE of its own area): answer without SM then.
-    if (this.session(ctx) !== s) return r;
-    const w = wrapResponse(s.keys, s.ssc, r.data, r.sw);
-    s.ssc = w.ssc;
-    return { data: w.data, sw: r.sw };
+    return runUnderSm(
+      s,
+      apdu,
+      () => this.end(ctx),
+      handler,
+      // The handler may have ended the session (e.g. DELETE of its own area): answer without SM then.
+      () => this.session(ctx) === s,
+    );
   }
 }

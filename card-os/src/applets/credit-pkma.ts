@@ -15,8 +15,6 @@ import {
   createSmKeys,
   disposeSmKeys,
   initialSsc,
-  unwrapCommand,
-  wrapResponse,
   type PlainCommand,
   type SmKeys,
 } from '@mica/apdu-specs/apdu/secure-messaging';
@@ -34,6 +32,7 @@ import { suiteByName } from '@mica/apdu-specs/secure/suite';
 import { ok, type ApduResponse, type AppletContext } from '../apdu/applet';
 import type { AppletFirewall } from '../apdu/applet-firewall';
 import { IsoError } from '../apdu/iso-error';
+import { runUnderSm } from '../apdu/sm-gate';
 import type { CardContext } from '../dispatch/context';
 import { sign, signingPublicKey } from './credit-keys';
 
@@ -265,29 +264,12 @@ export class PkAuthService {
    */
   protect(apdu: CommandApdu, ctx: AppletContext, handler: (cmd: PlainCommand) => ApduResponse): ApduResponse {
     const s = this.ram.get(ctx.card)?.get(ctx.channel)?.open;
-    if (!s) {
-      this.end(ctx);
-      throw new IsoError(SW.SECURITY_STATUS);
-    }
-    const u = unwrapCommand(s.keys, s.ssc, apdu);
-    if (!u.ok) {
-      this.end(ctx);
-      throw new IsoError(SW.SM_DATA_INCORRECT, `secure messaging: ${u.reason}`);
-    }
-    s.ssc = u.ssc;
-    let r: ApduResponse;
-    try {
-      r = handler(u.command);
-    } catch (e) {
-      if (!(e instanceof IsoError)) {
-        this.end(ctx);
-        throw e;
-      }
-      r = { data: new Uint8Array(0), sw: e.sw };
-    }
-    const w = wrapResponse(s.keys, s.ssc, r.data, r.sw);
-    s.ssc = w.ssc;
-    return { data: w.data, sw: r.sw };
+    return runUnderSm(
+      s,
+      apdu,
+      () => this.end(ctx),
+      (cmd) => handler(cmd),
+    );
   }
 }
 
