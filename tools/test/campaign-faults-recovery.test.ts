@@ -151,3 +151,17 @@ describe('faults campaign findings, replayed', () => {
     ).toEqual([]);
   }, 300_000);
 });
+
+describe('faults campaign findings, replayed: a card removed during set-up', () => {
+  it('seed 003: a card removed while F0 builds the worked example refuses the checks that need it', async () => {
+    // Was: F0 ended with link-lost and every later check on the unbuilt world threw a TypeError (a
+    // programming error escaping: card-removed@25 and @91). Now those checks are refused cleanly.
+    const scenario = scenarioNamed('brand-emoney')!;
+    const r = await runCampaign(
+      faultsCampaign({ scenarios: () => [scenario], kinds: ['card-removed'], points: () => [0, 25, 91] }),
+      { budget: 1 },
+    );
+    expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
+    expect(r.tried['brand-emoney: card-removed']).toBe(3);
+  }, 180_000);
+});
