@@ -108,6 +108,17 @@ describe('faults campaign, seed 002', () => {
     });
   }, 180_000);
 
+  it('a card removed before the top-up of K11-H reaches VALUE UPDATE: the check is refused, no TypeError', async () => {
+    // card-removed@128 (replay-hardened): the top-up ended before (7), so nothing was captured and the
+    // check's replay read undefined.slice (an exception escaped the run).
+    const r = await runCampaign(
+      faultsCampaign({ scenarios: () => [settlement], kinds: ['card-removed'], points: () => [128] }),
+      { budget: 1 },
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({ 'conserved, a check refused': 1 });
+  }, 120_000);
+
   it('a lost or duplicated AUTHENTICATE 2 answer (authConfirm) is sent again: the flow goes on as clean', async () => {
     // The next top-up after the faithful-mode replay: only its READ LOG shows [32] the credit nobody
     // paid for; a lost authConfirm used to end the flow first and leave the credit on the card only (C3).
