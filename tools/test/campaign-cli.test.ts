@@ -43,7 +43,8 @@ describe('mica campaign', () => {
     const r = mica(['campaign', 'fuzz', '--budget', '500']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^campaign fuzz: budget 500 inputs, seed 20261121, [\d.]+ s\n/);
-    expect(r.stdout).toMatch(/\n {2}felica frames +150 +0\n/);
+    expect(r.stdout).toMatch(/\n {2}felica frames +148 +0\n/);
+    expect(r.stdout).toMatch(/\n {2}backend http +9 +0\n/);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('fuzz: no failures');
   });
 

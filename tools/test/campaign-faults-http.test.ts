@@ -15,7 +15,7 @@ import type { BackendTransport } from '../src/run/scenario';
 
 const settlement = scenarioNamed('common-key-settlement')!;
 
-async function cleanCalls(transport: BackendTransport): Promise<string[]> {
+async function cleanRun(transport: BackendTransport): Promise<FaultPlan> {
   const plan = new FaultPlan(undefined);
   const report = await runScenario(settlement, {
     mode: 'hardened',
@@ -26,13 +26,16 @@ async function cleanCalls(transport: BackendTransport): Promise<string[]> {
     faults: plan,
   });
   expect(report.exitCode).toBe(0);
-  return plan.calls;
+  return plan;
 }
 
 describe('faults campaign over http', () => {
   it('numbers the same points as in-process and judges faulted runs over HTTP', async () => {
-    const calls = await cleanCalls('http');
-    expect(calls).toEqual(await cleanCalls('inproc'));
+    const http = await cleanRun('http');
+    const inproc = await cleanRun('inproc');
+    const calls = http.calls;
+    expect(calls).toEqual(inproc.calls);
+    expect(http.cardExchanges).toBe(inproc.cardExchanges);
     const complete = calls.indexOf('main smd/smd1/completeSettlement');
     const acn = calls.indexOf('main store/store1/acceptAcn'); // the SMD's own call to the store
     expect(Math.min(complete, acn)).toBeGreaterThanOrEqual(0);
@@ -53,7 +56,7 @@ describe('faults campaign over http', () => {
     expect(r.outcomes?.['common-key-settlement: lost-request']).toEqual({ 'conserved, checks as clean': 1 });
     expect(r.outcomes?.['common-key-settlement: duplicate']).toEqual({ 'conserved, checks as clean': 1 });
     expect(Object.keys(r.outcomes?.['common-key-settlement: clean run'] ?? {})).toEqual([
-      `${calls.length} back-end calls, 979 card exchanges`,
+      `${calls.length} back-end calls, ${inproc.cardExchanges} card exchanges`,
     ]);
   }, 240_000);
 
