@@ -108,6 +108,15 @@ describe('faults campaign, seed 002', () => {
     });
   }, 180_000);
 
+  it('K10-F: the altered SPC answered into a lost link: the log read books what the card debited to suspense', async () => {
+    // card-removed@87 (integrity-faithful debit): the card debited 176 under the order's charge ID,
+    // its PCN was lost; the log read found no debit of 1,200 and sent the SPC again, and the 176 stayed
+    // on the card only (C3). Now the log's debit under that charge ID is booked as the PCN would be.
+    const r = await replay({ 'card-removed': ['integrity-faithful debit'] });
+    expect(r.failures).toEqual([]);
+    expect(r.tried).toEqual({ 'common-key-settlement: card-removed': 1 });
+  }, 120_000);
+
   it('a card removed before the top-up of K11-H reaches VALUE UPDATE: the check is refused, no TypeError', async () => {
     // card-removed@128 (replay-hardened): the top-up ended before (7), so nothing was captured and the
     // check's replay read undefined.slice (an exception escaped the run).

@@ -504,7 +504,7 @@ export class SettlementTerminal {
       );
       // The SMD has accounted for the card's answer: booked it (the ACN, or suspense for a PCN
       // mismatch) or heard that the card refused the debit. Only a log read still to come keeps it held.
-      const settled = r.ok ? r.result.kind === 'acn' : sending === 'spc';
+      const settled = r.ok ? r.result.kind === 'acn' : sending === 'spc' || r.code === 'E_PCN_MISMATCH';
       if (settled && held !== undefined) {
         this.o.store.release(held);
         held = undefined;

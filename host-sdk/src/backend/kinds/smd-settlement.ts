@@ -206,24 +206,12 @@ export abstract class SmdSettlement extends SmdCore {
         const debited = dv.getUint32(8);
         const newBalance = dv.getUint32(12);
         const want = (row.balance ?? 0) - row.amount;
-        if (echoed !== row.orderNo || debited !== row.amount || newBalance !== want) {
-          // (F) the card's word without a MAC: what it says it debited is booked to suspense, and the
-          // settlement is flagged for correction; no ACN.
-          post(
-            this.db,
-            r.settlementId,
-            [
-              [this.float, debited],
-              [`liab:suspense:${row.orderNo}`, -debited],
-            ],
-            this.clock.now(),
+        if (echoed !== row.orderNo || debited !== row.amount || newBalance !== want)
+          return this.toSuspense(
+            row,
+            debited,
+            `PCN {orderNo ${JSON.stringify(echoed)}, debited ${debited}, newBalance ${newBalance}} differs from the SPC {${row.orderNo}, ${row.amount}, ${want}}`,
           );
-          this.setStatus(r.settlementId, 'failed');
-          return {
-            kind: 'mismatch',
-            message: `PCN {orderNo ${JSON.stringify(echoed)}, debited ${debited}, newBalance ${newBalance}} differs from the SPC {${row.orderNo}, ${row.amount}, ${want}}`,
-          };
-        }
         this.complete(row, newBalance);
         return { kind: 'acn' };
       },
@@ -233,6 +221,28 @@ export abstract class SmdSettlement extends SmdCore {
     if (first.result.kind === 'mismatch') return refused('E_PCN_MISMATCH', 'ST19', first.result.message);
     if (first.result.kind === 'card') return accepted(first.result);
     return this.deliverAcn(r.settlementId);
+  }
+
+  /**
+   * (F) the card's word without a MAC differs from the SPC: what it says it debited is booked to
+   * suspense, and the settlement is flagged for correction; no ACN.
+   */
+  private toSuspense(
+    row: { readonly settlementId: string; readonly orderNo: string },
+    debited: number,
+    message: string,
+  ): { kind: 'mismatch'; message: string } {
+    post(
+      this.db,
+      row.settlementId,
+      [
+        [this.float, debited],
+        [`liab:suspense:${row.orderNo}`, -debited],
+      ],
+      this.clock.now(),
+    );
+    this.setStatus(row.settlementId, 'failed');
+    return { kind: 'mismatch', message };
   }
 
   recoverSettlement(request: SmdRequest<'recoverSettlement'>): Promise<Outcome<CardStep>> {
@@ -255,24 +265,33 @@ export abstract class SmdSettlement extends SmdCore {
     const first = this.run(
       'reconcileSettlement',
       r,
-      (): { kind: 'acn' } | ({ kind: 'card' } & CardStep) => {
+      (): { kind: 'mismatch'; message: string } | { kind: 'acn' } | ({ kind: 'card' } & CardStep) => {
         const row = this.settlementRow(r.settlementId);
         if (row.status !== 'debit-sent') refuse('E_BAD_STATE', 'ST19', `settlement is ${row.status}`);
         const a = this.answer(r.settlementId, r.response, 'ST19');
         if (a.sw !== 0x9000) refuse('E_CARD_REFUSED', 'ST19', `READ LOG answered ${a.sw.toString(16)}`);
         const records = this.storeLog(row.cardId, a.data);
         const chargeId = bytesToHex(orderNoBytes(row.orderNo));
-        const hit = records.find((x) => x.chargeId === chargeId && x.kind === 2 && x.amount === row.amount);
-        if (hit) {
+        const hit = records.find((x) => x.chargeId === chargeId && x.kind === 2);
+        if (hit && hit.amount === row.amount) {
           this.complete(row, (row.balance ?? 0) - row.amount);
           return { kind: 'acn' };
         }
+        // (F) the SPC's amount was altered on its way (no MAC): the log shows what the card debited
+        // under this charge ID, as the PCN would have (a lost PCN in the K10-F attack).
+        if (hit)
+          return this.toSuspense(
+            row,
+            hit.amount,
+            `the log's debit under order ${row.orderNo} is ${hit.amount}, the SPC's ${row.amount}`,
+          );
         this.db.prepare("UPDATE sessions SET purpose = 'settle' WHERE ref = ?").run(r.settlementId);
         return { kind: 'card', ...this.spc(row, 'ST16') };
       },
       retryKey('reconcileSettlement', r),
     );
     if (!first.ok) return first;
+    if (first.result.kind === 'mismatch') return refused('E_PCN_MISMATCH', 'ST19', first.result.message);
     if (first.result.kind === 'card') return accepted(first.result);
     return this.deliverAcn(r.settlementId);
   }
