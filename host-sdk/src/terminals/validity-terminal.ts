@@ -300,26 +300,15 @@ export class ValidityTerminal {
           return { ...common, outcome: 'no-answer' };
         }
       }
-      const read = await session.read(
-        [service, layout.log],
-        [
-          { serviceIndex: 0, block: 0 },
-          ...Array.from({ length: layout.logBlocks }, (_, i) => ({ serviceIndex: 1, block: i })),
-        ],
-      );
-      const blocks = read.expectOk();
-      const balance = parsePurse(blocks[0]!).balance;
-      const found = blocks
-        .slice(1)
-        .map(parseLogBlock)
-        .some((e: LogEntry | null) => e !== null && e.chargeId === chargeId);
+      const { balance, log, status } = await this.readPurseAndLog(session, service);
+      const found = log.some((e) => e.chargeId === chargeId);
       await this.event(
         'T2',
         'card',
         `balance ¥${balance}; charge ID ${chargeId} ${found ? 'is' : 'is not'} in the log`,
         {
           command: 'Read (secure)',
-          status: flags(read),
+          status,
         },
       );
       if (!found && w === null) {
@@ -356,14 +345,12 @@ export class ValidityTerminal {
     }
   }
 
-  /**
-   * The card's next contact after a write whose outcome stayed unknown: the log, read in this
-   * session (MAC-verified), decides each earlier write the center still waits on.
-   */
-  private async settle(session: SecureFelicaSession, service: number, connectionId: string): Promise<void> {
-    const { center, layout } = this.o;
-    const open = await center.api.unsettled({ connectionId });
-    if (!open.ok || open.result.length === 0) return;
+  /** The purse balance and the log's records, read in `session` (MAC-verified). */
+  private async readPurseAndLog(
+    session: SecureFelicaSession,
+    service: number,
+  ): Promise<{ balance: number; log: LogEntry[]; status: string }> {
+    const { layout } = this.o;
     const read = await session.read(
       [service, layout.log],
       [
@@ -372,11 +359,22 @@ export class ValidityTerminal {
       ],
     );
     const blocks = read.expectOk();
-    const balance = parsePurse(blocks[0]!).balance;
     const log = blocks
       .slice(1)
       .map(parseLogBlock)
       .filter((e): e is LogEntry => e !== null);
+    return { balance: parsePurse(blocks[0]!).balance, log, status: flags(read) };
+  }
+
+  /**
+   * The card's next contact after a write whose outcome stayed unknown: the log, read in this
+   * session (MAC-verified), decides each earlier write the center still waits on.
+   */
+  private async settle(session: SecureFelicaSession, service: number, connectionId: string): Promise<void> {
+    const { center } = this.o;
+    const open = await center.api.unsettled({ connectionId });
+    if (!open.ok || open.result.length === 0) return;
+    const { balance, log, status } = await this.readPurseAndLog(session, service);
     for (const u of open.result) {
       const found = log.some((e) => e.chargeId === u.chargeId);
       await this.event(
@@ -385,7 +383,7 @@ export class ValidityTerminal {
         `earlier charge ID ${u.chargeId} ${found ? 'is' : 'is not'} in the log`,
         {
           command: 'Read (secure)',
-          status: flags(read),
+          status,
         },
       );
       if (found) {
