@@ -4,7 +4,8 @@
 // opaque APDUs and never holds KC or a session key; it verifies SIG1-SIG5 against the bureau's root,
 // binds the amount (the header's orderNo, amount and billHash against its own BILL), and gates the
 // debit and the top-up on the user's consent. `relay` hooks let a scenario play the untrusted PC or a
-// man in the middle (alter a message, flip card bits, lose an answer).
+// man in the middle (alter a message, flip card bits, lose an answer). Over 600 lines: the top-up
+// flow with its lost-answer recovery is the seam for a module of its own; not split yet.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SETTLEMENT } from '@mica/apdu-specs/apdu/emoney-settlement';
 import { buildCommandApdu } from '@mica/apdu-specs/apdu/command-apdu';

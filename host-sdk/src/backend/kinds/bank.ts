@@ -1,7 +1,9 @@
 // The `bank` back-end (flows.md 1.1): personal accounts with balances derived from the ledger, cash
 // in and out, and transfers with a peer back-end through clearing:<peer>. Seed 001 uses it for the
 // billing account debited at the credit cutoff and the refund account credited by the e-money
-// server; seeds 000, 003 and 004 will add their tables (pool rows, statements) as migrations.
+// server; seed 004 adds holds, and seed 000 the pool rows, contracts, statements and the deduction
+// batch (with the PK-MA parts in ./pkma.ts). Over 600 lines: the seed 000 pool and deduction are the
+// seam for a layer of their own (as credit-*.ts and smd-*.ts are layered), not split yet.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { nextDeductionDay } from '../../bank-credit/calendar';

@@ -1,4 +1,5 @@
-// The `brand` back-end of seed 003 (flows.md 5.1-5.3): the brand holder [1]. It generates and keeps
+// The `brand` back-end of seed 003 (flows.md 5.1-5.3): the brand holder [1]. Over 600 lines: its
+// seams are the key registry and distribution, loads and payments, and accounting; not split yet. It generates and keeps
 // every key of the brand [145/146] (system, root area, one area key and purse key P per issuer, and
 // the service keys A-M per issuer area), records participants and agreements [142], customers [144],
 // issuer-signed permissions, distributes sealed key packages under the rules of F0.4-F0.6, runs proxy

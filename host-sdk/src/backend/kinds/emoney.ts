@@ -1,4 +1,4 @@
-// The `emoney` back-end of seed 001 (flows.md 3.1-3.2): users (Fig. 6A, with the added refund
+// The `emoney` back-end of seed 001 (flows.md 3.1-3.2; just over 600 lines, one kind's API): users (Fig. 6A, with the added refund
 // account), pending charges (Fig. 6B), quotes, deliveries and card state. Ledger legs: a purchase
 // books clearing:<credit> → liab:pending:<emoneyNo>; a completed delivery books pending →
 // liab:float:<this id>; an expiry refund books pending → clearing:<bank> and pays the bank through

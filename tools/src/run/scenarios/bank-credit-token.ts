@@ -3,7 +3,8 @@
 // checks of flows.md 2.6. Fig. 5 runs in the fixture "main" with the chosen placement (`share`,
 // `transfer`, or `direct`: AUTHENTICATE PK, flows.md 2.5) and key mode, and F2 runs it in the other
 // two placements; every other check runs in a fresh fixture of its own. Expected figures are Fig. 5's
-// (flows.md 2.6), worked by hand.
+// (flows.md 2.6), worked by hand. Over 600 lines because it is one scenario's 18 checks, each a
+// self-contained story over the world in ./bank-credit-token/world.ts.
 import { BANK_CREDIT } from '@mica/apdu-specs/apdu/bank-credit';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { ed25519 } from '@noble/curves/ed25519.js';
