@@ -69,7 +69,7 @@ describe('faults campaign over http', () => {
     expect(faultsCampaign().overTransport!('http').description).toMatch(/--transport http/);
   });
 
-  it('--transport is a usage error with another value or on a campaign that runs no flows', async () => {
+  it('--transport and --jobs are usage errors with a bad value or on a campaign that runs no flows', async () => {
     const plain: CampaignKind = {
       name: 'plain',
       description: 'runs no flows',
@@ -89,5 +89,9 @@ describe('faults campaign over http', () => {
     await expect(parse(['faults', '--transport', 'ftp'])).rejects.toThrow(
       '--transport must be inproc or http, got "ftp"',
     );
+    await expect(parse(['plain', '--jobs', '2'])).rejects.toThrow(
+      '--jobs applies to a campaign of independent runs (faults), not plain',
+    );
+    await expect(parse(['faults', '--jobs', '0'])).rejects.toThrow(/--jobs/);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '@mica/host-sdk/transport/transport';
 import { FAULT_KINDS, SCENARIO_SEED, faultsCampaign, share, spread } from '../src/campaign/faults-campaign';
-import { failureCount, runCampaign } from '../src/campaign/runner';
+import { failureCount, runCampaign, type CampaignReport } from '../src/campaign/runner';
 import { campaignSummary } from '../src/campaign/summary';
 import { FaultPlan, type BackendActions, type BackendCall } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
@@ -163,6 +163,40 @@ describe('campaign faults', () => {
     expect(failureCount(broken)).toBeGreaterThanOrEqual(1);
     expect(broken.failures.map((f) => f.problem).join('\n')).toMatch(/duplicated request moved money again/);
     expect(broken.failures[0]!.input).toMatch(new RegExp(`^duplicate@${first} at main `));
+  }, 60_000);
+
+  it('--jobs 2 (worker processes) gives the report of one process, failures included', async () => {
+    const clean = new FaultPlan(undefined);
+    await runScenario(credit, {
+      mode: 'hardened',
+      transport: 'inproc',
+      seed: SCENARIO_SEED,
+      data: ':memory:',
+      variants: resolveVariants(credit, []),
+      faults: clean,
+    });
+    const [a, b] = clean.txIdCalls;
+    const options = {
+      scenarios: () => [credit],
+      kinds: ['duplicate' as const, 'card-removed' as const],
+      points: (_: string, kind: string) => (kind === 'duplicate' ? [a!, b!] : [3]),
+      plan: { ignoreIdempotency: true },
+    };
+    const strip = (r: CampaignReport) => ({ ...r, durationMs: 0 });
+    const one = await runCampaign(faultsCampaign(options), { budget: 1 });
+    const two = await runCampaign(faultsCampaign(options).withJobs!(2), { budget: 1 });
+    expect(failureCount(one)).toBeGreaterThanOrEqual(1);
+    expect(Object.values(one.tried).reduce((x, y) => x + y, 0)).toBe(3);
+    expect(strip(two)).toEqual(strip(one));
+  }, 120_000);
+
+  it('refuses --jobs over scenarios that are not registered (a worker could not find them)', async () => {
+    const stranger = { ...credit };
+    await expect(
+      runCampaign(faultsCampaign({ scenarios: () => [stranger], kinds: ['duplicate'], jobs: 2 }), {
+        budget: 2,
+      }),
+    ).rejects.toThrow(/registered scenarios only/);
   }, 60_000);
 
   it('a restarted emoney-center runs none of the clock tasks of its closed instance', async () => {

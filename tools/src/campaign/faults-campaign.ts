@@ -9,7 +9,8 @@
 // as an outcome, not a failure. The budget is the number of fault points, spread evenly over every
 // (scenario, fault) pair; a budget at least the number of points tries each once. Over `--transport
 // http` every run serves its back-ends on loopback ports as `mica run --transport http` does (the seam
-// is the same monitored call, so the points are the same); a restart needs the in-process World.
+// is the same monitored call, so the points are the same); a restart needs the in-process World. With
+// `jobs` the points run in worker processes (faults-workers.ts) and the report is the same.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +24,10 @@ import {
   type FaultKind,
   type FaultPlanOptions,
 } from '../run/faults';
-import { SCENARIOS } from '../run/registry';
+import { SCENARIOS, scenarioNamed } from '../run/registry';
 import { resolveVariants, runScenario, type RunReport } from '../run/runner';
 import type { BackendTransport, Scenario } from '../run/scenario';
+import { runInWorkers } from './faults-workers';
 import type { CampaignContext, CampaignKind } from './runner';
 
 /** The seed of every scenario run (`mica run`'s default): the clean run and the faulted runs agree. */
@@ -103,12 +105,28 @@ function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
 
+/** What a fault point's run found: replayed onto the campaign's context in point order. */
+export type PointEvent =
+  | { readonly op: 'fail'; readonly category: string; readonly input: string; readonly problem: string }
+  | { readonly op: 'note'; readonly category: string; readonly outcome: string };
+
+type Sink = Pick<CampaignContext, 'fail' | 'note'>;
+
+/** One fault point to run: the scenario by name, and what the judge needs of its clean run. */
+export interface PointJob {
+  readonly scenario: string;
+  readonly kind: FaultKind;
+  readonly index: number;
+  readonly balances: string;
+  readonly passing: readonly string[];
+}
+
 function judge(
-  ctx: CampaignContext,
+  ctx: Sink,
   category: string,
   input: string,
   kind: FaultKind,
-  base: Baseline,
+  base: Pick<Baseline, 'balances' | 'passing'>,
   { report, plan }: Outcome,
 ): void {
   if (plan.injectedAt === undefined) {
@@ -154,6 +172,11 @@ export interface FaultsCampaignOptions {
    * restart fault: World.restart reopens an in-process instance, not a served one.
    */
   readonly transport?: BackendTransport;
+  /**
+   * Worker processes that run the fault points (`--jobs`; default 1, in this process). The report is
+   * the same for any number: each point's findings are applied in point order.
+   */
+  readonly jobs?: number;
 }
 
 /** The fault kinds a transport can inject (every kind but a restart over http). */
@@ -170,6 +193,10 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
     throw new RangeError(
       `the faults campaign over ${transport} cannot inject ${unsupported.join(', ')} (a restart reopens an in-process instance)`,
     );
+  if ((options.jobs ?? 1) > 1)
+    for (const s of scenarios)
+      if (scenarioNamed(s.name) !== s)
+        throw new RangeError(`--jobs runs registered scenarios only; ${s.name} is not one`);
   const baselines: Baseline[] = [];
   for (const scenario of scenarios) {
     await ctx.pause();
@@ -218,27 +245,63 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
       : spread(g.size, counts[i]!, offset);
     return chosen.map((index) => ({ ...g, index }));
   });
-  for (const [i, { base, kind, index }] of points.entries()) {
-    ctx.progress(i, points.length);
-    await ctx.pause();
-    const category = `${base.scenario.name}: ${kind}`;
-    const input = `${kind}@${index}`;
-    ctx.tried(category);
-    let outcome: Outcome;
-    try {
-      outcome = await runOnce(
-        base.scenario,
-        new FaultPlan({ kind, index }, options.plan),
-        kind === 'restart',
-        transport,
-      );
-    } catch (e) {
-      ctx.fail(category, input, `the run crashed: ${(e as Error).name}: ${(e as Error).message}`);
-      continue;
+  const jobs: PointJob[] = points.map(({ base, kind, index }) => ({
+    scenario: base.scenario.name,
+    kind,
+    index,
+    balances: base.balances,
+    passing: [...base.passing],
+  }));
+  for (const j of jobs) ctx.tried(`${j.scenario}: ${j.kind}`);
+  const apply = (events: readonly PointEvent[]): void => {
+    for (const e of events)
+      if (e.op === 'fail') ctx.fail(e.category, e.input, e.problem);
+      else ctx.note(e.category, e.outcome);
+  };
+  const workers = Math.min(options.jobs ?? 1, jobs.length);
+  if (workers > 1) {
+    await runInWorkers(jobs, workers, { transport, plan: options.plan ?? {} }, apply, (done) =>
+      ctx.progress(done, jobs.length),
+    );
+  } else {
+    const byName = new Map(scenarios.map((s) => [s.name, s]));
+    for (const [i, job] of jobs.entries()) {
+      ctx.progress(i, jobs.length);
+      await ctx.pause();
+      apply(await runPoint(byName.get(job.scenario)!, job, transport, options.plan));
     }
-    judge(ctx, category, input, kind, base, outcome);
   }
-  ctx.progress(points.length, points.length);
+  ctx.progress(jobs.length, jobs.length);
+}
+
+/** Runs one fault point and judges it; the events say what it found (the same in a worker process). */
+export async function runPoint(
+  scenario: Scenario,
+  job: PointJob,
+  transport: BackendTransport,
+  planOptions: FaultPlanOptions | undefined,
+): Promise<PointEvent[]> {
+  const events: PointEvent[] = [];
+  const sink: Sink = {
+    fail: (category, input, problem) => events.push({ op: 'fail', category, input, problem }),
+    note: (category, outcome) => events.push({ op: 'note', category, outcome }),
+  };
+  const category = `${job.scenario}: ${job.kind}`;
+  const input = `${job.kind}@${job.index}`;
+  let outcome: Outcome;
+  try {
+    outcome = await runOnce(
+      scenario,
+      new FaultPlan({ kind: job.kind, index: job.index }, planOptions),
+      job.kind === 'restart',
+      transport,
+    );
+  } catch (e) {
+    sink.fail(category, input, `the run crashed: ${(e as Error).name}: ${(e as Error).message}`);
+    return events;
+  }
+  judge(sink, category, input, job.kind, { balances: job.balances, passing: new Set(job.passing) }, outcome);
+  return events;
 }
 
 export function faultsCampaign(options: FaultsCampaignOptions = {}): CampaignKind {
@@ -253,5 +316,6 @@ export function faultsCampaign(options: FaultsCampaignOptions = {}): CampaignKin
     defaultBudget: 100_000,
     run: (ctx) => runFaults(ctx, options),
     overTransport: (transport) => faultsCampaign({ ...options, transport }),
+    withJobs: (jobs) => faultsCampaign({ ...options, jobs }),
   };
 }

@@ -34,6 +34,8 @@ export interface CampaignKind {
   run(ctx: CampaignContext): Promise<void>;
   /** The same campaign over another back-end transport (`--transport`); only a kind that runs flows has it. */
   overTransport?(transport: BackendTransport): CampaignKind;
+  /** The same campaign run by `jobs` worker processes (`--jobs`); only a kind whose units are independent runs has it. */
+  withJobs?(jobs: number): CampaignKind;
 }
 
 export interface CampaignFailure {

@@ -13,6 +13,7 @@ interface CampaignOptions {
   seed?: string;
   json?: boolean;
   transport?: string;
+  jobs?: string;
 }
 
 function kindNamed(name: string, kinds: readonly CampaignKind[]): CampaignKind {
@@ -36,6 +37,14 @@ function overTransport(kind: CampaignKind, transport: string | undefined): Campa
   return kind.overTransport(transport);
 }
 
+function withJobs(kind: CampaignKind, jobs: string | undefined): CampaignKind {
+  if (jobs === undefined) return kind;
+  const n = intArg(jobs, '--jobs', 1, 64);
+  if (!kind.withJobs)
+    throw new UsageError(`--jobs applies to a campaign of independent runs (faults), not ${kind.name}`);
+  return kind.withJobs(n);
+}
+
 export function registerCampaign(program: Command, kinds: readonly CampaignKind[] = CAMPAIGN_KINDS): void {
   const names = [...kinds.map((k) => k.name), ...PENDING_KINDS.map((p) => p.name)].join(' | ');
   program
@@ -46,6 +55,10 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
     .option(
       '--transport <t>',
       'faults: how terminals reach back-ends, inproc (default) or http (served on loopback ports; no restart fault)',
+    )
+    .option(
+      '--jobs <n>',
+      'faults: worker processes running the fault points (default 1; the report is the same for any number)',
     )
     .option(
       '--json',
@@ -60,10 +73,10 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
         )
         .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})\n`).join('')}` +
         '\nExit codes: 0 nothing failed, 1 something failed, 2 a usage error.\n' +
-        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n  mica campaign faults --transport http --budget 40\n',
+        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n  mica campaign faults --jobs 2\n  mica campaign faults --transport http --budget 40\n',
     )
     .action(async (name: string, o: CampaignOptions) => {
-      const kind = overTransport(kindNamed(name, kinds), o.transport);
+      const kind = withJobs(overTransport(kindNamed(name, kinds), o.transport), o.jobs);
       const budget =
         o.budget === undefined ? undefined : intArg(o.budget, '--budget', 1, Number.MAX_SAFE_INTEGER);
       const seed = o.seed === undefined ? undefined : intArg(o.seed, '--seed', 0, 2 ** 48);
