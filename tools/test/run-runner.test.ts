@@ -1,6 +1,8 @@
 // The scenario runner (flows.md 1.7) with a small scenario written here: transcript lines, PASS/FAIL
 // lines, audits after every step (an unbooked change is caught), the network monitor, variants, and
 // one seed giving the same report over in-process and HTTP back-ends.
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditView } from '@mica/host-sdk/backend/backend';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
@@ -105,6 +107,13 @@ describe('mica run: the runner', () => {
     ]);
     expect(r.ledgers['bank1']!.accounts).toEqual({ 'ext:cash': 100, 'liab:personal:a1': -100 });
     expect(r.steps.map((s) => s.check)).toEqual(['A', 'A', 'B', 'B']);
+  });
+
+  it('an in-memory run makes no `:memory:` directory in the working directory', async () => {
+    const stray = join(process.cwd(), ':memory:');
+    rmSync(stray, { recursive: true, force: true }); // left by a run before the fix
+    expect((await run(bankScenario())).r.exitCode).toBe(0);
+    expect(existsSync(stray)).toBe(false);
   });
 
   it('a failing check, an unreported check and a leaked value make FAIL lines and exit 1', async () => {

@@ -188,9 +188,10 @@ export class Fixture {
           id,
         ),
     };
-    mkdirSync(dir, { recursive: true });
+    // In memory there is no directory to make (a `:memory:` directory in the working directory was).
+    if (dir !== ':memory:') mkdirSync(dir, { recursive: true });
     this.world = new World({
-      dataDir: dir === ':memory:' ? ':memory:' : dir,
+      dataDir: dir,
       clock: this.clock,
       rng: this.rng.fork('world'),
       mode: this.mode,
