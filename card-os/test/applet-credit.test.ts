@@ -272,6 +272,18 @@ describe('credit applet: on-card key pair', () => {
     for (const h of halves) expect(dump).not.toContain(h);
   });
 
+  it('DECRYPT refuses an envelope whose ephemeral key is of low order (6A80), as with @noble/curves', () => {
+    const card = bankCreditCard();
+    const s = session(card);
+    expect(s.send(cla, BANK_CREDIT.generateKeyPair, 0, 0, undefined, 256).sw).toBe(0x9000);
+    const p = 2n ** 255n - 19n;
+    for (const u of [0n, 1n, p - 1n, p, p + 1n]) {
+      const eph = Uint8Array.from({ length: 32 }, (_, i) => Number((u >> BigInt(8 * i)) & 0xffn));
+      const data = concatBytes(Uint8Array.of(5), new TextEncoder().encode('token'), eph, new Uint8Array(48));
+      expect(s.send(cla, BANK_CREDIT.pso, 0x80, 0x86, data, 256).sw).toBe(0x6a80);
+    }
+  });
+
   it('key-pair commands need the SM session', () => {
     const card = bankCreditCard();
     expect(selectAid(card, CREDIT_AID)).toBe(0x9000);
