@@ -165,3 +165,26 @@ describe('faults campaign findings, replayed: a card removed during set-up', () 
     expect(r.tried['brand-emoney: card-removed']).toBe(3);
   }, 180_000);
 });
+
+describe('faults campaign findings, replayed: a card that left the field where the flow had no further tap', () => {
+  it('seed 001: a card removed during the retried charge-up’s authentication or a payment is tapped again (card-removed@180, @245, @261)', async () => {
+    // Was: C3 fail at the end of the run (lost-completion, A13): the home PC's Authentication1 for the
+    // delivery still `delivering` got link-lost, the charge-up ended, and the value the card applied in
+    // the first, lost-answer write stayed unbooked. Now the terminal polls again, the same write (same
+    // charge ID) is refused E1 and the log read completes the delivery: A13 passes as in a clean run.
+    // The sweep of every card-removed point then found the merchant terminal's payment write
+    // (card-removed@245 overwrite, @261 payment, R2): the card debited, the link-lost escaped pay and
+    // nothing was recorded (C3). Now the same card is polled again and the same write answers E1.
+    const scenario = scenarioNamed('credit-charge-emoney')!;
+    const r = await runCampaign(
+      faultsCampaign({
+        scenarios: () => [scenario],
+        kinds: ['card-removed'],
+        points: () => [180, 245, 261],
+      }),
+      { budget: 1 },
+    );
+    expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
+    expect(r.outcomes?.['credit-charge-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 3 });
+  }, 180_000);
+});

@@ -2,7 +2,10 @@
 // Fig. 7 (P1-P10) with the credit applet and the credit company server, and the charge-up of Fig. 8
 // (Q1-Q9) with the e-money server, whose key holder authors the amount change that this terminal only
 // relays. Every step is reported (TerminalEvent) and kept in the terminal's operation log; a card
-// result the e-money server has not booked yet waits in the terminal's outbox (C4).
+// result the e-money server has not booked yet waits in the terminal's outbox (C4). A card that left
+// the field (link-lost) is tapped again (./card-retap.ts): Q1 reads it again, and a delivery restarts
+// its session from Polling with the same charge ID, which the card refuses as DUPLICATE_CHARGE_ID if
+// the first write reached it, so the value is booked once (never a new charge ID, flows.md 1.4).
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { ApduClient } from '../apdu/apdu-client';
 import { CreditClient } from '../applets/credit-client';
@@ -16,7 +19,9 @@ import type { KeyHolder } from '../keys/key-holder';
 import type { Clock } from '../platform/clock';
 import type { Rng } from '../platform/rng';
 import { newTxId } from '../platform/tx-id';
+import type { RetryPolicy } from '../transport/retry';
 import { TransportError, type Transport } from '../transport/transport';
+import { defaultRetapPolicy, isCardLeft, markingCardLoss, retapped, sameCardPolled } from './card-retap';
 import {
   directPurseBlock,
   executionIdOf,
@@ -48,6 +53,8 @@ export interface ChargeTerminalOptions {
   /** The log record's origin byte: this terminal's index. */
   readonly origin: number;
   readonly report?: TerminalReporter;
+  /** How often a card that left the field is tapped again (default: defaultRetapPolicy, one re-tap). */
+  readonly retap?: RetryPolicy;
 }
 
 export type Refusal = {
@@ -91,11 +98,15 @@ export class ChargeTerminal {
   readonly id: string;
   private readonly felica: FelicaClient;
   private readonly credit: CreditClient;
+  private readonly retap: RetryPolicy;
 
   constructor(private readonly o: ChargeTerminalOptions) {
     this.id = o.store.id;
-    this.felica = new FelicaClient(o.card);
-    this.credit = new CreditClient(new ApduClient(o.card), o.creditAid);
+    // The card's link-lost (the card left the field) is told from a back-end's: only it is re-tapped.
+    const card = markingCardLoss(o.card);
+    this.felica = new FelicaClient(card);
+    this.credit = new CreditClient(new ApduClient(card), o.creditAid);
+    this.retap = o.retap ?? defaultRetapPolicy;
   }
 
   private async event(e: Omit<TerminalEvent, 'from'> & { from?: string }): Promise<void> {
@@ -221,7 +232,7 @@ export class ChargeTerminal {
    */
   async chargeUp(p: { password: string; confirm: (quote: Quote) => boolean }): Promise<ChargeUpResult> {
     const em = this.o.emoney;
-    const open = await readOpen(this.felica, this.o.layout);
+    const open = await retapped(this.retap, () => readOpen(this.felica, this.o.layout));
     await this.event({
       step: 'Q1',
       to: 'card',
@@ -293,12 +304,44 @@ export class ChargeTerminal {
    * Q5-Q9 for one delivery: the key holder authenticates through this terminal, the amount change
    * (purse + log record with the delivery's charge ID) is one secure Write, and only a MAC-verified
    * answer counts: success or a duplicate → Read (secure) of purse and log, then completeDelivery;
-   * another refusal → failDelivery; no valid answer → the charges stay delivering.
+   * another refusal → failDelivery; no valid answer → the charges stay delivering. A card that left
+   * the field is polled again and the session restarts (the same write: a duplicate if it applied);
+   * past the re-tap policy the charges stay delivering, and a value the card applied stays held (C4).
    */
   async deliver(
     d: DeliveryOrder,
     idm: Uint8Array,
     /** Overwrite mode: a balance and execution ID read earlier (not in this session) to build on. */
+    basis?: { readonly balance: number; readonly executionId: number },
+  ): Promise<Delivered> {
+    // The outbox item of a value the card applied, kept over re-taps: held once, released once.
+    const held: { seq?: number } = {};
+    try {
+      return await retapped(this.retap, async (tap) =>
+        this.deliverSession(
+          d,
+          tap === 0 ? idm : await sameCardPolled(this.felica, this.o.layout.systemCode, idm),
+          held,
+          basis,
+        ),
+      );
+    } catch (e) {
+      if (!isCardLeft(e)) throw e;
+      await this.event({
+        step: 'Q5',
+        to: 'card',
+        summary: `the card stayed out of the field: charge ID ${d.chargeId} stays delivering${held.seq !== undefined ? ', its value held in flight' : ''}`,
+        card: { command: 'Polling', status: 'no answer' },
+      });
+      return { kind: 'no-answer' };
+    }
+  }
+
+  /** One card session of `deliver`; a CardLeftField from the card ends it for a re-tap. */
+  private async deliverSession(
+    d: DeliveryOrder,
+    idm: Uint8Array,
+    held: { seq?: number },
     basis?: { readonly balance: number; readonly executionId: number },
   ): Promise<Delivered> {
     const { layout, emoney: em } = this.o;
@@ -324,6 +367,7 @@ export class ChargeTerminal {
             e instanceof AuthenticationError ? `SF ${e.sf1.toString(16)} ${e.sf2.toString(16)}` : 'no answer',
         },
       });
+      if (isCardLeft(e)) throw e;
       return { kind: 'no-answer' };
     }
     try {
@@ -355,7 +399,6 @@ export class ChargeTerminal {
         day: this.o.clock.today(),
         origin: this.o.origin,
       });
-      let seq = 0;
       for (let attempt = 0; ; attempt++) {
         let w;
         try {
@@ -372,16 +415,19 @@ export class ChargeTerminal {
           await this.event({
             step: 'Q6',
             to: 'card',
-            summary: `amount change ¥${d.total}, charge ID ${d.chargeId}: no valid answer, the charges stay delivering`,
+            summary: isCardLeft(e)
+              ? `amount change ¥${d.total}, charge ID ${d.chargeId}: the card left the field, tap again`
+              : `amount change ¥${d.total}, charge ID ${d.chargeId}: no valid answer, the charges stay delivering`,
             card: { command: 'Write (secure)', status: 'no answer' },
           });
+          if (isCardLeft(e)) throw e;
           return { kind: 'no-answer' };
         }
         // Applied now, or earlier (DUPLICATE_CHARGE_ID): the value is on the card but not booked yet;
         // it waits in this terminal's outbox (C4) until completeDelivery.
         const applied = w.ok || w.sf2 === 0xe1;
-        if (applied)
-          seq = this.o.store.hold({
+        if (applied && held.seq === undefined)
+          held.seq = this.o.store.hold({
             txId: d.deliveryId,
             peer: em.id,
             topic: 'completeDelivery',
@@ -431,7 +477,7 @@ export class ChargeTerminal {
         card: { command: 'Read (secure)', status: flags(read) },
       });
       if (!found) {
-        this.o.store.release(seq);
+        this.release(held);
         return { kind: 'no-answer' };
       }
       // Again while the link is lost: a completed delivery answers with its stored receipt.
@@ -450,7 +496,7 @@ export class ChargeTerminal {
         });
         return { kind: 'no-answer' };
       }
-      this.o.store.release(seq);
+      this.release(held);
       await this.event({
         step: 'Q8',
         to: em.id,
@@ -460,6 +506,12 @@ export class ChargeTerminal {
     } finally {
       await session.close();
     }
+  }
+
+  private release(held: { seq?: number }): void {
+    if (held.seq === undefined) return;
+    this.o.store.release(held.seq);
+    delete held.seq;
   }
 }
 

@@ -4,8 +4,11 @@
 // opaque APDUs and never holds KC or a session key; it verifies SIG1-SIG5 against the bureau's root,
 // binds the amount (the header's orderNo, amount and billHash against its own BILL), and gates the
 // debit and the top-up on the user's consent. `relay` hooks let a scenario play the untrusted PC or a
-// man in the middle (alter a message, flip card bits, lose an answer). Over 600 lines: the top-up
-// flow with its lost-answer recovery is the seam for a module of its own; not split yet.
+// man in the middle (alter a message, flip card bits, lose an answer). A card that left the field
+// (link-lost) is tapped again (./card-retap.ts): the top-up's history read restarts from SELECT (the
+// SMD opens a new card session under the same topUpId), and the log reads that settle a lost SPC or
+// VALUE UPDATE answer authenticate again, so nothing the card did is left unread. Over 600 lines: the
+// top-up flow with its lost-answer recovery is the seam for a module of its own; not split yet.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SETTLEMENT } from '@mica/apdu-specs/apdu/emoney-settlement';
 import { buildCommandApdu } from '@mica/apdu-specs/apdu/command-apdu';
@@ -17,7 +20,9 @@ import type { StoreBackend } from '../backend/kinds/store';
 import type { Clock } from '../platform/clock';
 import { decodeBill, billHash, type Bill, type BillEncoding } from '../settlement/bill';
 import { verifySignature, type SigKind } from '../settlement/signatures';
+import type { RetryPolicy } from '../transport/retry';
 import { TransportError, type Transport } from '../transport/transport';
+import { CardLeftField, defaultRetapPolicy, isCardLeft, retapped } from './card-retap';
 import { swText, type TerminalReporter } from './events';
 import type { TerminalStore } from './terminal-store';
 
@@ -52,6 +57,8 @@ export interface SettlementTerminalOptions {
   readonly consent: ConsentGate;
   readonly relay?: RelayHooks;
   readonly report?: TerminalReporter;
+  /** How often a card that left the field is tapped again (default: defaultRetapPolicy, one re-tap). */
+  readonly retap?: RetryPolicy;
 }
 
 export type Refusal = {
@@ -149,6 +156,10 @@ const refusal = (code: string, step: string, message: string): Refusal => ({
   message,
 });
 
+function isRefusal(r: unknown): r is Refusal {
+  return typeof r === 'object' && r !== null && (r as { ok?: unknown }).ok === false;
+}
+
 export class SettlementTerminal {
   /** The last purchase's state (for checks: was the SPC forwarded, which signatures verified). */
   last: Purchase = { spcForwarded: 0, verified: [] };
@@ -177,6 +188,8 @@ export class SettlementTerminal {
 
   /** The card left the field (its link was lost): the next exchange selects the applet again first. */
   private reselect = false;
+  /** The card left the field since the current card session (`retapping`) began. */
+  private cardLeft = false;
 
   /**
    * One exchange with the card through the relay; undefined when the answer is lost: the relay dropped
@@ -196,9 +209,35 @@ export class SettlementTerminal {
     } catch (e) {
       if (!(e instanceof TransportError) || e.kind !== 'link-lost') throw e;
       this.reselect = true;
+      this.cardLeft = true;
       return undefined;
     }
     return this.o.relay?.fromCard ? this.o.relay.fromCard(stage, answer) : answer;
+  }
+
+  /**
+   * Runs a card session of a flow (`tap` 0, then 1, … per re-tap) again from its beginning when it
+   * ended refused after the card left the field, while the re-tap policy allows; past it the session's
+   * refusal stands (and what the flow holds in flight stays held, C4). Only refusals count: a session
+   * that recovered from the card leaving on its own is done.
+   */
+  private async retapping<T>(session: (tap: number) => Promise<T | Refusal>): Promise<T | Refusal> {
+    let refused: Refusal | undefined;
+    try {
+      return await retapped(this.o.retap ?? defaultRetapPolicy, async (tap) => {
+        this.cardLeft = false;
+        const r = await session(tap);
+        if (isRefusal(r) && this.cardLeft) {
+          refused = r;
+          await this.report(r.step, 'client', 'card', `the card left the field (${r.code}): tap again`);
+          throw new CardLeftField(`${r.step}: ${r.message}`);
+        }
+        return r;
+      });
+    } catch (e) {
+      if (isCardLeft(e) && refused) return refused;
+      throw e;
+    }
   }
 
   /** The card line of a value command, reported once the SMD has booked (or refused) its answer. */
@@ -485,9 +524,11 @@ export class SettlementTerminal {
         hold('spc-answer-lost');
         await this.reportCard(stage, name, undefined);
         await this.report('ST19', 'client', 'smd', 'the answer was lost: re-authenticate and read the log');
-        const again = await retried(() => this.o.smd.api.recoverSettlement({ settlementId }));
-        if (!again.ok) return again;
-        const authed = await this.authenticate(settlementId, again.result, 'ST19');
+        const authed = await this.retapping(async () => {
+          const again = await retried(() => this.o.smd.api.recoverSettlement({ settlementId }));
+          if (!again.ok) return again;
+          return this.authenticate(settlementId, again.result, 'ST19');
+        });
         if (!authed.ok) return authed;
         command = authed.result.command;
         sending = 'log';
@@ -583,35 +624,14 @@ export class SettlementTerminal {
 
   /** Top-up (flows.md 4.2 rows 19-22). */
   async topUp(t: TopUpRequest): Promise<TopUpDone | Refusal> {
-    const card = await this.selectAndRead('(3)');
+    // A card that left before the history reached [32]: tapped again, the session restarts at SELECT.
+    let begun = false;
+    const card = await this.retapping(async () => {
+      const r = await this.topUpHistory(t, begun);
+      begun ||= r.begun;
+      return r.outcome;
+    });
     if ('ok' in card) return card;
-    const begun = await retried(() =>
-      this.o.smd.api.beginTopUp({
-        txId: t.topUpId,
-        cardId: card.cardId,
-        balance: card.balance,
-      }),
-    );
-    if (!begun.ok) return begun;
-    await this.report('(3)', 'client', 'smd', `card ${card.cardId}, balance ${card.balance}`);
-    const authed = await this.authenticate(t.topUpId, begun.result, '(3)');
-    if (!authed.ok) return authed;
-    const history = await this.cardStep(
-      '(4)',
-      'SECURE COMMAND (READ LOG)',
-      hexToBytes(authed.result.command),
-    );
-    if (!history) return refusal('E_CARD_REFUSED', '(4)', 'no answer to READ LOG');
-    const stored = await retried(() =>
-      this.o.smd.api.topUpHistory({ topUpId: t.topUpId, response: bytesToHex(history) }),
-    );
-    if (!stored.ok) return stored;
-    await this.report(
-      '(4)',
-      'smd',
-      'client',
-      `history of ${stored.result.records} records stored in [32] (Figs. 25-27)`,
-    );
     if (!this.o.consent({ step: '(5)', amount: t.amount, balance: card.balance })) {
       await this.report('(5)', 'user', 'client', 'declines the top-up');
       return refusal('DECLINED', '(5)', 'the user declined the top-up');
@@ -686,6 +706,53 @@ export class SettlementTerminal {
     };
   }
 
+  /**
+   * (3)-(4): SELECT and GET DATA, the SMD's card session (beginTopUp; once begun, recoverTopUp opens a
+   * new one under the same topUpId), then the card's log read into [32] before anything moves.
+   */
+  private async topUpHistory(
+    t: TopUpRequest,
+    begun: boolean,
+  ): Promise<{ begun: boolean; outcome: { cardId: string; balance: number } | Refusal }> {
+    const card = await this.selectAndRead('(3)');
+    if ('ok' in card) return { begun, outcome: card };
+    const first = await retried(() =>
+      begun
+        ? this.o.smd.api.recoverTopUp({ topUpId: t.topUpId })
+        : this.o.smd.api.beginTopUp({
+            txId: t.topUpId,
+            cardId: card.cardId,
+            balance: card.balance,
+          }),
+    );
+    if (!first.ok) return { begun, outcome: first };
+    await this.report(
+      '(3)',
+      'client',
+      'smd',
+      `card ${card.cardId}, balance ${card.balance}${begun ? ' (tapped again)' : ''}`,
+    );
+    const authed = await this.authenticate(t.topUpId, first.result, '(3)');
+    if (!authed.ok) return { begun: true, outcome: authed };
+    const history = await this.cardStep(
+      '(4)',
+      'SECURE COMMAND (READ LOG)',
+      hexToBytes(authed.result.command),
+    );
+    if (!history) return { begun: true, outcome: refusal('E_CARD_REFUSED', '(4)', 'no answer to READ LOG') };
+    const stored = await retried(() =>
+      this.o.smd.api.topUpHistory({ topUpId: t.topUpId, response: bytesToHex(history) }),
+    );
+    if (!stored.ok) return { begun: true, outcome: stored };
+    await this.report(
+      '(4)',
+      'smd',
+      'client',
+      `history of ${stored.result.records} records stored in [32] (Figs. 25-27)`,
+    );
+    return { begun: true, outcome: card };
+  }
+
   /** A top-up's value the card may hold and the SMD has not booked (in flight, C4). */
   private valueHeld(t: TopUpRequest, cardId: string, topic: string): number {
     return this.o.store.hold({
@@ -705,12 +772,18 @@ export class SettlementTerminal {
   private async recoverTopUp(t: TopUpRequest, cardId: string): Promise<TopUpDone | Refusal> {
     const held = this.valueHeld(t, cardId, 'value-update-answer-lost');
     await this.reportCard('(7)', 'SECURE COMMAND (VALUE UPDATE)', undefined);
-    const again = await retried(() => this.o.smd.api.recoverTopUp({ topUpId: t.topUpId }));
-    if (!again.ok) return again;
-    const authed = await this.authenticate(t.topUpId, again.result, '(9)');
-    if (!authed.ok) return authed;
-    const log = await this.exchange('(9)', hexToBytes(authed.result.command));
-    if (!log) return refusal('E_CARD_REFUSED', '(9)', 'no answer to READ LOG');
+    // A card that left again before its log was read: tapped again, a new session reads it.
+    const read = await this.retapping(async () => {
+      const again = await retried(() => this.o.smd.api.recoverTopUp({ topUpId: t.topUpId }));
+      if (!again.ok) return again;
+      const authed = await this.authenticate(t.topUpId, again.result, '(9)');
+      if (!authed.ok) return authed;
+      const log = await this.exchange('(9)', hexToBytes(authed.result.command));
+      if (!log) return refusal('E_CARD_REFUSED', '(9)', 'no answer to READ LOG');
+      return { log };
+    });
+    if ('ok' in read) return read;
+    const { log } = read;
     const kept = await retried(() =>
       this.o.smd.api.topUpLog({ topUpId: t.topUpId, response: bytesToHex(log) }),
     );

@@ -85,7 +85,10 @@ export const SMD_API = {
   completeTopUp: object({ topUpId: txId, response: answer }),
   /** (8)-(9): the card log into [32]; an update the log does not show is reversed at the credit company. */
   topUpLog: object({ topUpId: txId, response: answer }),
-  /** (7) answer lost: re-authenticate, then READ LOG settles it (booked if applied, else reversed). */
+  /**
+   * (7) answer lost: re-authenticate, then READ LOG settles it (booked if applied, else reversed); or,
+   * before (4), a card tapped again: a new card session for the history read.
+   */
   recoverTopUp: object({ topUpId: txId }),
   topUp: object({ topUpId: txId }),
   cardLog: object({ cardId: cardIdField }),

@@ -256,10 +256,15 @@ export class SqliteSmd extends SmdSettlement implements SettlementBackend {
     return Promise.resolve(
       this.run('recoverTopUp', r, () => {
         const t = this.topUpRow(r.topUpId);
-        if (t.status !== 'authorized')
+        // started: the card left the field before its history was read (tapped again, a new session);
+        // authorized: the answer to VALUE UPDATE was lost (re-authenticate and read the log).
+        if (t.status !== 'authorized' && t.status !== 'started')
           refuse('E_BAD_STATE', '(9)', `top-up is ${t.status}, nothing to recover`);
         this.openSession(r.topUpId, t.cardId, 'topup');
-        return { command: bytesToHex(authFirstApdu(this.areaCode)), step: '(9)' };
+        return {
+          command: bytesToHex(authFirstApdu(this.areaCode)),
+          step: t.status === 'started' ? '(3)' : '(9)',
+        };
       }),
     );
   }
