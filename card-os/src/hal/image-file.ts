@@ -22,18 +22,28 @@ export function loadImageFile(path: string): Eeprom {
   }
 }
 
-export function saveImageFile(path: string, eeprom: Eeprom): void {
+export interface SaveImageOptions {
+  /**
+   * fsync the image and its folder (default true). false is for throw-away images (a run's temporary
+   * folder): the rename still replaces the image whole, only an OS crash may lose the last save.
+   */
+  readonly durable?: boolean;
+}
+
+export function saveImageFile(path: string, eeprom: Eeprom, options: SaveImageOptions = {}): void {
+  const durable = options.durable ?? true;
   const bytes = serializeImage(eeprom);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  if (!durable) return;
   try {
     const dfd = openSync(dirname(path), 'r');
     fsyncSync(dfd);

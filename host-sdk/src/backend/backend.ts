@@ -178,8 +178,11 @@ export abstract class SqliteBackend implements Backend {
    * With `txId`, the answer is stored under it: a retry gets the stored answer and changes nothing.
    */
   protected run<T>(method: string, request: unknown, body: () => T, txId?: string): Outcome<T> {
-    const hash = bytesToHex(sha256(utf8ToBytes(`${method}:${canonicalJson(request)}`)));
-    const tx = this.db.transaction((): Outcome<T> => {
+    // Only a request with a txId is hashed: the hash is its idempotency key, and a big request without
+    // one (registerMedia's 5,000 media) would spend more time hashing than running.
+    const hash =
+      txId === undefined ? '' : bytesToHex(sha256(utf8ToBytes(`${method}:${canonicalJson(request)}`)));
+    return this.inTransaction((): Outcome<T> => {
       if (txId !== undefined) {
         const prior = this.db
           .prepare('SELECT method, requestHash, response FROM idempotency WHERE txId = ?')
@@ -197,7 +200,7 @@ export abstract class SqliteBackend implements Backend {
       let outcome: Outcome<T>;
       try {
         // A savepoint: a refusal undoes the body but keeps the idempotency row written below.
-        outcome = accepted(this.db.transaction(body)());
+        outcome = accepted(this.inTransaction(body));
       } catch (e) {
         if (!(e instanceof RefusedError)) throw e;
         outcome = e.refusal;
@@ -208,7 +211,15 @@ export abstract class SqliteBackend implements Backend {
           .run(txId, method, hash, JSON.stringify(outcome));
       return outcome;
     });
-    return tx();
+  }
+
+  /** `db.transaction` made once: at each call it begins a transaction, or a savepoint inside one. */
+  private transactionOf: ((body: () => unknown) => unknown) | undefined;
+
+  /** Runs `body` in a transaction (a savepoint inside one): a throw rolls it back. */
+  private inTransaction<T>(body: () => T): T {
+    this.transactionOf ??= this.db.transaction((b: () => unknown) => b());
+    return this.transactionOf(body) as T;
   }
 
   /** Records an in-flight item (C4) inside the current transaction; returns its outbox sequence number. */

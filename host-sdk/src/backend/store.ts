@@ -50,17 +50,80 @@ export class StoreError extends Error {
 export type Db = Database.Database;
 export type Statement = Database.Statement;
 
+/** Compiled statements a connection keeps; past this many distinct SQL texts the oldest is dropped. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * A connection whose `prepare` compiles each SQL text once and hands the compiled statement out again
+ * (a request used to recompile every statement it ran). A statement comes back as a fresh one would:
+ * pluck, raw and expand off and safeIntegers at the connection's default, since callers toggle those
+ * modes on what they get. One busy with an unfinished `iterate()` is not handed out again: its caller
+ * gets a new, uncached one. `close()` drops the cache; a reopened file is a new connection.
+ */
+class StatementCachingDatabase extends Database {
+  readonly #statements = new Map<string, Statement>();
+  #safeIntegers = false;
+
+  // The base class's signature, `{}` included, or the override does not type-check.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  override prepare<BindParameters extends unknown[] | {} = unknown[], Result = unknown>(
+    source: string,
+  ): Database.Statement<BindParameters, Result> {
+    type Prepared = Database.Statement<BindParameters, Result>;
+    const cached = this.#statements.get(source);
+    if (cached === undefined) {
+      const fresh = super.prepare(source);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE)
+        this.#statements.delete(this.#statements.keys().next().value!);
+      this.#statements.set(source, fresh);
+      return fresh as unknown as Prepared;
+    }
+    if (cached.busy) return super.prepare(source) as unknown as Prepared;
+    if (cached.reader) cached.pluck(false).raw(false).expand(false);
+    cached.safeIntegers(this.#safeIntegers);
+    return cached as unknown as Prepared;
+  }
+
+  override defaultSafeIntegers(toggleState = true): this {
+    super.defaultSafeIntegers(toggleState);
+    this.#safeIntegers = toggleState;
+    return this;
+  }
+
+  override close(): this {
+    this.#statements.clear();
+    return super.close();
+  }
+}
+
+/** The serialized database of each set of migrations, fresh and migrated (better-sqlite3 takes a Buffer). */
+const migratedImages = new Map<string, Buffer>();
+
 /**
  * Opens (creating if needed) an instance's database and brings its schema up to date: the platform
  * tables, then the kind's migrations. A file whose user_version is newer than the code knows is refused.
+ * A ':memory:' database starts as a copy of one migrated once per set of migrations (running them
+ * again for every in-memory instance was most of the cost of opening one).
  */
 export function openStore(path: string, kindMigrations: readonly Migration[]): Db {
-  const db = new Database(path);
+  const all = [PLATFORM_MIGRATION, ...kindMigrations];
+  if (path !== ':memory:') return opened(new StatementCachingDatabase(path), path, all);
+  const key = JSON.stringify(all);
+  let image = migratedImages.get(key);
+  if (image === undefined) {
+    const db = opened(new StatementCachingDatabase(path), path, all);
+    image = db.serialize();
+    db.close();
+    migratedImages.set(key, image);
+  }
+  return opened(new StatementCachingDatabase(image), path, all);
+}
+
+function opened(db: Db, path: string, all: readonly Migration[]): Db {
   try {
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = FULL');
-    const all = [PLATFORM_MIGRATION, ...kindMigrations];
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > all.length)
       throw new StoreError(`${path} has schema version ${version}, newer than this code's ${all.length}`);

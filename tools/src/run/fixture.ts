@@ -381,13 +381,15 @@ export class Fixture {
    */
   async card(name: string, profile: Profile): Promise<FixtureCard> {
     const seed = BigInt(`0x${bytesToHex(this.random(`card/${name}`).bytes(8))}`);
-    const image =
-      this.dir === ':memory:' ? join(tempDir(), `${this.label}-${name}.img`) : join(this.dir, `${name}.img`);
+    const memory = this.dir === ':memory:';
+    const image = memory ? join(tempDir(), `${this.label}-${name}.img`) : join(this.dir, `${name}.img`);
+    // An in-memory run's images live in its temporary folder, removed after the run: not fsynced.
+    const durableImage = !memory || this.target.card !== undefined;
     let target: string;
     if (this.target.card !== undefined) {
       target = this.target.card;
     } else {
-      saveImageFile(image, cardImageFromProfile(profile));
+      saveImageFile(image, cardImageFromProfile(profile), { durable: durableImage });
       target = `sim:${image}`;
     }
     if (this.target.rf !== undefined) target = `rf:${target}?${this.target.rf}`;
@@ -402,6 +404,7 @@ export class Fixture {
         opened = await openTarget(target, {
           random: new SeededRandom(seed),
           ...(recorder && air ? { onWire: recorder.onWire } : {}),
+          ...(durableImage ? {} : { durableImage }),
         });
       } catch (e) {
         throw new SetupError(`cannot open card target ${target}: ${(e as Error).message}`);

@@ -20,7 +20,7 @@ export function openSim(path: string, options: TargetOptions): Promise<OpenedTar
       await transport.close();
       card.powerOff();
       eeprom.cutPowerAfter(undefined);
-      saveImageFile(path, eeprom);
+      saveImageFile(path, eeprom, { durable: options.durableImage ?? true });
     },
   });
 }

@@ -12,6 +12,11 @@ export interface TargetOptions {
   readonly powerCutAfterBytes?: number;
   /** Receives the target's JSONL trace records where it produces them (rf:, rf.md §11.1). */
   readonly onWire?: WireTracer;
+  /**
+   * sim: targets (also inside rf:): fsync the image when closing saves it (default true). `mica run`
+   * passes false for the images of an in-memory run, in a temporary folder it removes afterwards.
+   */
+  readonly durableImage?: boolean;
 }
 
 export interface OpenedTarget {

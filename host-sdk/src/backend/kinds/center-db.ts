@@ -169,10 +169,16 @@ export class SqliteCenterDatabase extends SqliteBackend implements CenterDatabas
       const now = this.clock.now();
       const seqs: number[] = [];
       for (const m of r.media) {
-        if (byId.get(m.mediumId)) refuse('E_DUPLICATE', '—', `medium ${m.mediumId} is registered`);
-        const other = byIdm.get(m.idm) as { mediumId: string } | undefined;
-        if (other) refuse('E_DUPLICATE', '—', `IDm ${m.idm} is registered under medium ${other.mediumId}`);
-        insert.run(m.mediumId, m.idm, m.userAccount, m.expiresOn);
+        // The keys' constraints find a duplicate; only then are the two looked up to name it (looking
+        // them up before every insert was a third of a 20,000-medium population's load).
+        try {
+          insert.run(m.mediumId, m.idm, m.userAccount, m.expiresOn);
+        } catch (e) {
+          if (byId.get(m.mediumId)) refuse('E_DUPLICATE', '—', `medium ${m.mediumId} is registered`);
+          const other = byIdm.get(m.idm) as { mediumId: string } | undefined;
+          if (other) refuse('E_DUPLICATE', '—', `IDm ${m.idm} is registered under medium ${other.mediumId}`);
+          throw e;
+        }
         seqs.push(Number(change.run(m.mediumId, now).lastInsertRowid));
       }
       return { count: r.media.length, seqs };
