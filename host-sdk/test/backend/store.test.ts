@@ -1,9 +1,10 @@
 // openStore (store.ts): in-memory stores copied from one migrated database are each fresh and their
 // own; the statement cache compiles each SQL text once, yet what a caller gets behaves as a freshly
 // prepared statement (modes reset, an iterating one never shared, nothing kept across a close and reopen).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Db } from '@mica/host-sdk/backend/store';
 
@@ -67,6 +68,36 @@ describe('in-memory stores', () => {
         );
       expect([at('a'), at('b')]).toEqual([1, 2]);
       db.close();
+    }
+  });
+});
+
+describe('file stores', () => {
+  it('keep every commit of a process killed without closing (WAL, synchronous NORMAL; flows.md §7.9)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mica-store-'));
+    try {
+      const path = join(dir, 'item.sqlite');
+      const script = join(dir, 'writer.ts');
+      const store = resolve(import.meta.dirname, '../../src/backend/store.ts');
+      writeFileSync(
+        script,
+        `import { openStore } from ${JSON.stringify(store)};
+const db = openStore(${JSON.stringify(path)}, ${JSON.stringify(KIND)});
+const insert = db.prepare('INSERT INTO item (id, name) VALUES (?, ?)');
+for (let i = 1; i <= 50; i++) db.transaction(() => insert.run(i, 'row ' + i))();
+process.kill(process.pid, 'SIGKILL');
+`,
+      );
+      const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+      expect(child.signal).toBe('SIGKILL');
+      const db = openStore(path, KIND);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(1);
+      expect(db.prepare('SELECT COUNT(*) FROM item').pluck().get()).toBe(50);
+      expect(db.prepare('SELECT name FROM item WHERE id = 50').pluck().get()).toBe('row 50');
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
