@@ -1,12 +1,7 @@
 // The credit applet's on-card key pair (flows.md 2.5, Fig. 15): generated from the card random source,
 // kept in a keyed service of its area and never exported; Ed25519 SIGN and ECIES (flows.md 1.5) DECRYPT.
 import { gcm } from '@noble/ciphers/aes.js';
-import {
-  ed25519PublicKey,
-  ed25519Sign,
-  x25519PublicKey,
-  x25519SharedSecret,
-} from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -58,7 +53,7 @@ export function signingPublicKey(card: CardContext, fw: AppletFirewall): Uint8Ar
   const k = privateKeys(card, fw);
   if (!k) return undefined;
   try {
-    return ed25519PublicKey(k.ed);
+    return ed25519.getPublicKey(k.ed);
   } finally {
     wipe(k);
   }
@@ -71,7 +66,7 @@ export function generateKeyPair(card: CardContext, fw: AppletFirewall): Uint8Arr
   const secret = new Uint8Array(64);
   card.random.fill(secret);
   const k = { ed: secret.slice(0, 32), x: secret.slice(32) };
-  const pub = concatBytes(ed25519PublicKey(k.ed), x25519PublicKey(k.x));
+  const pub = concatBytes(ed25519.getPublicKey(k.ed), x25519.getPublicKey(k.x));
   fw.writeBlocks(
     code,
     Array.from({ length: KEY_BLOCKS }, (_, i) => ({ block: i, data: secret.subarray(i * 16, i * 16 + 16) })),
@@ -86,7 +81,7 @@ export function sign(card: CardContext, fw: AppletFirewall, message: Uint8Array)
   if (message.length === 0) throw new IsoError(SW.WRONG_LENGTH);
   const k = requireKeys(card, fw);
   try {
-    return ed25519Sign(message, k.ed);
+    return ed25519.sign(message, k.ed);
   } finally {
     wipe(k);
   }
@@ -103,8 +98,8 @@ export function decrypt(card: CardContext, fw: AppletFirewall, d: Uint8Array): U
   let shared: Uint8Array | undefined;
   let okm: Uint8Array | undefined;
   try {
-    const recipient = x25519PublicKey(k.x);
-    shared = x25519SharedSecret(k.x, eph);
+    const recipient = x25519.getPublicKey(k.x);
+    shared = x25519.getSharedSecret(k.x, eph);
     okm = hkdf(
       sha256,
       shared,

@@ -4,7 +4,7 @@
 // key pair (+108h), checks the bank's signature, and opens an AES secure-messaging session on the
 // X25519 shared secret. Pending state and session live in card RAM per channel (gone at SELECT,
 // DESELECT, reset and power-off). The PK session allows only PUT TOKEN and LIST TOKENS of the own store.
-import { ed25519Verify, x25519PublicKey, x25519SharedSecret } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -73,7 +73,7 @@ function issuedByAnchor(cert: Uint8Array, role: number, pk: PkData): boolean {
   if (c.version !== 1 || c.role !== role || c.keyType !== KEY_TYPES.ed25519) return false;
   if (!bytesEqual(c.issuerId, pk.anchorId)) return false;
   try {
-    return ed25519Verify(c.signature, cert.subarray(0, CERT_SIGNED_BYTES), pk.anchorKey);
+    return ed25519.verify(c.signature, cert.subarray(0, CERT_SIGNED_BYTES), pk.anchorKey);
   } catch {
     return false;
   }
@@ -209,7 +209,7 @@ export class PkAuthService {
     ctx.card.random.fill(rC);
     const ephemeral = new Uint8Array(PKMA.ephemeral);
     ctx.card.random.fill(ephemeral);
-    const eC = x25519PublicKey(ephemeral);
+    const eC = x25519.getPublicKey(ephemeral);
     const signature = sign(
       ctx.card,
       fw,
@@ -238,8 +238,8 @@ export class PkAuthService {
       const message = concatBytes(utf8ToBytes(PKMA.bankLabel), p.rC, p.rB, p.eC, p.eB, cardId(ctx.card));
       let verified = false;
       try {
-        verified = ed25519Verify(d, message, p.bankKey);
-        shared = x25519SharedSecret(p.ephemeral, p.eB);
+        verified = ed25519.verify(d, message, p.bankKey);
+        shared = x25519.getSharedSecret(p.ephemeral, p.eB);
       } catch {
         verified = false;
       }

@@ -2,7 +2,7 @@
 // the bank certificate, rB and an ephemeral X25519 key; check the card's credit-AP certificate against
 // the credit-AP certification key (trust) and the card's signature; sign step 2; derive the AES SM keys.
 // The result is an SM client (SSC 0) on which PUT TOKEN and LIST TOKENS of the own store run.
-import { ed25519Verify, x25519PublicKey, x25519SharedSecret } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { BANK_CREDIT, PKMA } from '@mica/apdu-specs/apdu/bank-credit';
@@ -55,7 +55,7 @@ function charValue(b: Uint8Array): string | undefined {
 
 function verify(signature: Uint8Array, message: Uint8Array, key: Uint8Array): boolean {
   try {
-    return ed25519Verify(signature, message, key);
+    return ed25519.verify(signature, message, key);
   } catch {
     return false;
   }
@@ -107,7 +107,7 @@ export async function authenticatePk(
   let shared: Uint8Array | undefined;
   let okm: Uint8Array | undefined;
   try {
-    const eB = x25519PublicKey(ephemeral);
+    const eB = x25519.getPublicKey(ephemeral);
     const first = await client.send({
       cla: BANK_CREDIT.cla,
       ins: BANK_CREDIT.authenticatePk,
@@ -143,7 +143,7 @@ export async function authenticatePk(
       name: 'AUTHENTICATE PK (2)',
     });
     if (!second.ok) return { result: { ok: false, sw: second.sw, reason: 'the card refused step 2' } };
-    shared = x25519SharedSecret(ephemeral, eC);
+    shared = x25519.getSharedSecret(ephemeral, eC);
     okm = hkdf(sha256, shared, concatBytes(rB, rC), text(PKMA.smInfo), 32);
     const keys = createSmKeys(suiteByName('aes128'), okm.subarray(0, 16), okm.subarray(16, 32));
     return { result: { ok: true }, client: client.withSecureMessaging(keys) };

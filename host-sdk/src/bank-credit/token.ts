@@ -5,12 +5,7 @@
 // the header as AAD of the common-mode ciphertext (flows.md 2.2 row "keyMode 3"); the ECIES modes
 // bind the bank through the inner bankId check at 1005 (BINDING_MISMATCH), as the attack pair wants.
 import { gcm } from '@noble/ciphers/aes.js';
-import {
-  ed25519Sign,
-  ed25519Verify,
-  x25519PublicKey,
-  x25519SharedSecret,
-} from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -192,10 +187,10 @@ export function eciesSeal(
   ephSecret: Uint8Array,
   aad?: Uint8Array,
 ): Uint8Array {
-  const eph = x25519PublicKey(ephSecret);
+  const eph = x25519.getPublicKey(ephSecret);
   const okm = hkdf(
     sha256,
-    x25519SharedSecret(ephSecret, recipient),
+    x25519.getSharedSecret(ephSecret, recipient),
     concatBytes(eph, recipient),
     concatBytes(ENC.encode('mica-ecies-v1'), ENC.encode(context)),
     44,
@@ -210,10 +205,10 @@ export function eciesOpen(
   aad?: Uint8Array,
 ): Uint8Array {
   const eph = sealed.subarray(0, 32);
-  const mine = x25519PublicKey(secret);
+  const mine = x25519.getPublicKey(secret);
   const okm = hkdf(
     sha256,
-    x25519SharedSecret(secret, eph),
+    x25519.getSharedSecret(secret, eph),
     concatBytes(eph, mine),
     concatBytes(ENC.encode('mica-ecies-v1'), ENC.encode(context)),
     44,
@@ -259,7 +254,7 @@ export function sealEnvelope(
   }
   const header = encodeHeader({ keyMode: key.keyMode, bankId, keyId });
   const ct = eciesSeal(key.creditPublic, token, 'token', random(32));
-  return concatBytes(header, ct, ed25519Sign(concatBytes(header, ct), key.bankSecret));
+  return concatBytes(header, ct, ed25519.sign(concatBytes(header, ct), key.bankSecret));
 }
 
 /** Re-seals header ‖ ciphertext under another bank's id, key set and signing key (the attack of 2.6). */
@@ -273,7 +268,7 @@ export function resealEnvelope(
   if (p.header.keyMode === 'common')
     throw new TokenError('a common-key envelope is sealed by an HMAC, not a bank key');
   const header = encodeHeader({ keyMode: p.header.keyMode, bankId, keyId });
-  return concatBytes(header, p.ciphertext, ed25519Sign(concatBytes(header, p.ciphertext), bankSecret));
+  return concatBytes(header, p.ciphertext, ed25519.sign(concatBytes(header, p.ciphertext), bankSecret));
 }
 
 export type OpenKey =
@@ -297,7 +292,7 @@ export function openEnvelope(p: ParsedEnvelope, key: OpenKey, mode: SealMode): U
       );
     }
     if (p.header.keyMode === 'common') return null;
-    if (!ed25519Verify(p.seal, signed, key.bankPublic)) return null;
+    if (!ed25519.verify(p.seal, signed, key.bankPublic)) return null;
     return eciesOpen(key.creditSecret, p.ciphertext, 'token');
   } catch {
     return null;

@@ -4,7 +4,7 @@
 // "mica-ecies-v1" ‖ context, AES-256-GCM; output ephPub ‖ ciphertext ‖ tag). A package travels only
 // over `dedicated` or `media` channels; the recipient opens it with its X25519 private key.
 import { gcm } from '@noble/ciphers/aes.js';
-import { x25519PublicKey, x25519SharedSecret } from '@mica/apdu-specs/crypto/curve25519';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -63,8 +63,8 @@ export function eciesSeal(
   if (!(recipientPub instanceof Uint8Array) || recipientPub.length !== 32)
     throw new RangeError('recipientPub must be a 32-byte X25519 public key');
   const ephPriv = rng.bytes(32);
-  const ephPub = x25519PublicKey(ephPriv);
-  const { key, nonce } = derive(ephPub, recipientPub, x25519SharedSecret(ephPriv, recipientPub), context);
+  const ephPub = x25519.getPublicKey(ephPriv);
+  const { key, nonce } = derive(ephPub, recipientPub, x25519.getSharedSecret(ephPriv, recipientPub), context);
   ephPriv.fill(0);
   const ct = gcm(key, nonce, aad).encrypt(plaintext);
   const out = new Uint8Array(32 + ct.length);
@@ -81,8 +81,8 @@ export function eciesOpen(
 ): Uint8Array {
   if (sealed.length < 48) throw new KeyPackageError('a sealed message is at least 48 bytes');
   const ephPub = sealed.slice(0, 32);
-  const recipientPub = x25519PublicKey(recipientPriv);
-  const { key, nonce } = derive(ephPub, recipientPub, x25519SharedSecret(recipientPriv, ephPub), context);
+  const recipientPub = x25519.getPublicKey(recipientPriv);
+  const { key, nonce } = derive(ephPub, recipientPub, x25519.getSharedSecret(recipientPriv, ephPub), context);
   try {
     return gcm(key, nonce, aad).decrypt(sealed.subarray(32));
   } catch {
@@ -144,5 +144,5 @@ export function openKeyPackage(
 /** A fresh X25519 key pair for a recipient of key packages. */
 export function boxKeyPair(rng: Rng): { priv: Uint8Array; pub: Uint8Array } {
   const priv = rng.bytes(32);
-  return { priv, pub: x25519PublicKey(priv) };
+  return { priv, pub: x25519.getPublicKey(priv) };
 }

@@ -4,7 +4,7 @@
 // Ed25519 by the issuer over the 91 bytes before it. Verification walks the chain to a trusted root
 // and checks each link's signature, the roles (every issuer is a root or holds a certificate its own
 // issuer made; the leaf has the wanted role) and the validity at the given instant (clock.now()).
-import { ed25519Sign, ed25519Verify } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   CERT_NAME_BYTES,
   CERT_ROLES,
@@ -95,7 +95,7 @@ export function issueCertificate(
     issuerId: charField(issuerId, 'issuerId'),
     signature: new Uint8Array(64),
   });
-  bytes.set(ed25519Sign(bytes.subarray(0, SIGNED_BYTES), issuerKey), SIGNED_BYTES);
+  bytes.set(ed25519.sign(bytes.subarray(0, SIGNED_BYTES), issuerKey), SIGNED_BYTES);
   return bytes;
 }
 
@@ -136,7 +136,7 @@ export interface ChainCheck {
 
 function signatureOk(bytes: Uint8Array, issuerPublic: Uint8Array): boolean {
   try {
-    return ed25519Verify(bytes.subarray(SIGNED_BYTES), bytes.subarray(0, SIGNED_BYTES), issuerPublic);
+    return ed25519.verify(bytes.subarray(SIGNED_BYTES), bytes.subarray(0, SIGNED_BYTES), issuerPublic);
   } catch {
     return false;
   }

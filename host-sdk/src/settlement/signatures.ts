@@ -2,7 +2,7 @@
 // a signature of one kind never passes as another. A signed message travels with the signer's
 // certificate; the receiver checks the chain to its trusted root, the role and the subject at
 // clock.now() (../bureau/certificate), then the signature.
-import { ed25519Sign, ed25519Verify } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { canonicalJson } from '../backend/canonical-json';
 import { CertificateError, verifyCertificate, type CertRole } from '../bureau/certificate';
@@ -15,7 +15,7 @@ export function signedBytes(kind: SigKind, payload: unknown): Uint8Array {
 
 /** Signs with an Ed25519 private key (32 bytes); lowercase hex. */
 export function sign(kind: SigKind, payload: unknown, privateKey: Uint8Array): string {
-  return bytesToHex(ed25519Sign(signedBytes(kind, payload), privateKey));
+  return bytesToHex(ed25519.sign(signedBytes(kind, payload), privateKey));
 }
 
 export interface SignerCheck {
@@ -52,7 +52,7 @@ export function verifySignature(
   }
   if (!/^[0-9a-f]{128}$/.test(signature)) return `${kind} must be 64 bytes of hex`;
   try {
-    if (ed25519Verify(hexToBytes(signature), signedBytes(kind, payload), publicKey)) return undefined;
+    if (ed25519.verify(hexToBytes(signature), signedBytes(kind, payload), publicKey)) return undefined;
   } catch {
     // a malformed signature point: not valid
   }

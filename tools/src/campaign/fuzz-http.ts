@@ -13,7 +13,7 @@
 // one-sided requests (payToPeer books its peer's leg by design; a fuzzer calls no peer back); C3 is
 // not judged (no card backs the e-money float). The world then starts afresh (tables stay small).
 import { isDeepStrictEqual } from 'node:util';
-import { ed25519PublicKey, x25519PublicKey } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { Callers } from '@mica/host-sdk/backend/http/callers';
 import { BackendServer } from '@mica/host-sdk/backend/http/server';
@@ -151,8 +151,8 @@ async function seed(world: World, d: Draw): Promise<void> {
       kind: 'issuer',
       name: 'Issuer 1',
       areaCode: 0x1000,
-      signKey: bytesToHex(ed25519PublicKey(secret)),
-      boxKey: bytesToHex(x25519PublicKey(secret)),
+      signKey: bytesToHex(ed25519.getPublicKey(secret)),
+      boxKey: bytesToHex(x25519.getPublicKey(secret)),
     }),
   );
   expectOk(

@@ -4,7 +4,7 @@
 // server; seed 004 adds holds, and seed 000 the pool rows, contracts, statements and the deduction
 // batch (with the PK-MA parts in ./pkma.ts). Over 600 lines: the seed 000 pool and deduction are the
 // seam for a layer of their own (as credit-*.ts and smd-*.ts are layered), not split yet.
-import { ed25519PublicKey } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { nextDeductionDay } from '../../bank-credit/calendar';
 import { encodeToken, sealEnvelope, type KeyMode, type SealKey } from '../../bank-credit/token';
@@ -459,7 +459,7 @@ export class SqliteBank extends SqliteBackend implements BankBackend {
           secret = this.rng.bytes(32);
           this.secrets.put(name, secret);
         }
-        return { publicKey: bytesToHex(ed25519PublicKey(secret)) };
+        return { publicKey: bytesToHex(ed25519.getPublicKey(secret)) };
       }),
     );
   }

@@ -5,7 +5,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
-import { x25519PublicKey } from '@mica/apdu-specs/crypto/curve25519';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { LocalKeyHolder, type RandomBytes } from '../../keys/local-key-holder';
 import { BRAND_SYSTEM_CODE } from '../../brand/card-layout';
 import { openKeyPackage, type SealedKeyPackage } from '../../brand/key-package';
@@ -66,7 +66,7 @@ export function boxPublicKey(secrets: SecretStore, rng: Rng): string {
     priv = rng.bytes(32);
     secrets.put(BOX, priv);
   }
-  return bytesToHex(x25519PublicKey(priv));
+  return bytesToHex(x25519.getPublicKey(priv));
 }
 
 /**

@@ -6,7 +6,7 @@
 // loading [148], records payments, and settles periods [147]. Ledger: payments book
 // liab:float:<issuer> against liab:merchant:<merchant>; proxy loads book clearing:<bank> against
 // liab:float:<issuer>; accounting moves the float to the issuers and centers and pays the merchants.
-import { ed25519Verify } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { SYSTEM_NODE } from '@mica/apdu-specs/node-code';
@@ -349,7 +349,7 @@ export class SqliteBrand extends SqliteBackend implements BrandHolderBackend {
           refuse('E_BAD_STATE', 'F0.4', `permissions are for loading keys A-E, not ${r.keyName}`);
         let valid = false;
         try {
-          valid = ed25519Verify(hexToBytes(r.signature), permissionMessage(r), hexToBytes(issuer.signKey!));
+          valid = ed25519.verify(hexToBytes(r.signature), permissionMessage(r), hexToBytes(issuer.signKey!));
         } catch {
           valid = false;
         }

@@ -2,7 +2,7 @@
 // "authentication bureau"). It holds the root Ed25519 key (wrapped at rest), a self-signed root
 // certificate, and every certificate it issued; `issue` signs a subject's public key for a role and a
 // validity window on the shared clock. The bureau books no money (its ledger stays empty).
-import { ed25519PublicKey } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import {
   CERT_ROLES,
@@ -85,7 +85,7 @@ export class SqliteBureau extends SqliteBackend implements BureauBackend {
             role: 'root',
             keyType: 'ed25519',
             subjectId: this.id,
-            publicKey: ed25519PublicKey(key),
+            publicKey: ed25519.getPublicKey(key),
             notBefore: r.notBefore,
             notAfter: r.notAfter,
           },
@@ -192,7 +192,7 @@ export async function certifyWithBureau(
     subjectId,
     role,
     keyType: 'ed25519',
-    publicKey: bytesToHex(ed25519PublicKey(signingKey)),
+    publicKey: bytesToHex(ed25519.getPublicKey(signingKey)),
   });
   if (!cert.ok) return cert;
   return { ok: true, result: { root: root.result.certificate, certificate: cert.result.certificate } };

@@ -5,7 +5,7 @@
 // the instance.
 import { hexToBytes } from '@mica/apdu-specs/hex';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { x25519PublicKey } from '@mica/apdu-specs/crypto/curve25519';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { jstDay } from '../../platform/clock';
 import { post } from '../ledger';
 import { refuse, type Outcome } from '../outcome';
@@ -41,7 +41,7 @@ export abstract class CreditTokens extends CreditCore {
           secret = this.rng.bytes(32);
           this.secrets.put(name, secret);
         }
-        return { publicKey: bytesToHex(x25519PublicKey(secret)) };
+        return { publicKey: bytesToHex(x25519.getPublicKey(secret)) };
       }),
     );
   }

@@ -4,7 +4,7 @@
 // centers (F0.4), decides whether a load is acceptable (S8-S9, S32-S33, S62-S63, asking its
 // institute), records loads and collects bank-funded ones: clearing:<bank> against
 // liab:float:<issuer>, the bank's side through the outbox. Loads are noticed to the brand holder.
-import { ed25519PublicKey, ed25519Sign } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { LocalKeyHolder, RandomBytes } from '../../keys/local-key-holder';
 import { post } from '../ledger';
@@ -224,7 +224,7 @@ export class SqliteIssuer extends SqliteBackend implements IssuerBackend {
           keyName: r.keyName,
           grantedAt: this.clock.now(),
         };
-        const signature = bytesToHex(ed25519Sign(permissionMessage(p), this.signKey()));
+        const signature = bytesToHex(ed25519.sign(permissionMessage(p), this.signKey()));
         return { ...p, signature };
       }),
     );
@@ -377,7 +377,7 @@ export class SqliteIssuer extends SqliteBackend implements IssuerBackend {
     return {
       issuerId: this.id,
       areaCode: Number(setting(this.db, 'areaCode')),
-      signKey: bytesToHex(ed25519PublicKey(this.signKey())),
+      signKey: bytesToHex(ed25519.getPublicKey(this.signKey())),
       boxKey: boxPublicKey(this.secrets, this.rng),
     };
   }

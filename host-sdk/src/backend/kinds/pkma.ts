@@ -4,7 +4,7 @@
 // the bank's PK-MA signing key, what credit handed over at key exchange, and the narrow signing
 // operation of AUTHENTICATE PK step 3. The bank's private key never leaves the bank: pkmaSign signs
 // only a step-3 message (`"mica-pkma-bank" ‖ rC ‖ rB ‖ eC ‖ eB ‖ cardId`, 118 bytes).
-import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
 import { CertificateError, issueCertificate, parseCertificate } from '../../bureau/certificate';
 import type { Clock } from '../../platform/clock';
@@ -43,7 +43,7 @@ function secretOf(k: Keys, name: string): Uint8Array {
 
 /** Credit: its trust anchor (the certification key is made once). */
 export function creditAnchor(k: Keys, creditId: string): PkmaAnchor {
-  return { issuerId: creditId, publicKey: bytesToHex(ed25519PublicKey(secretOf(k, CERT_KEY))) };
+  return { issuerId: creditId, publicKey: bytesToHex(ed25519.getPublicKey(secretOf(k, CERT_KEY))) };
 }
 
 function validity(clock: Clock): { notBefore: number; notAfter: number } {
@@ -99,7 +99,7 @@ const signName = (creditCoId: string): string => `pkma-sign:${creditCoId}`;
 
 /** Bank: its PK-MA Ed25519 public key for a contract (the key is made once). */
 export function bankPkmaKey(k: Keys, creditCoId: string): string {
-  return bytesToHex(ed25519PublicKey(secretOf(k, signName(creditCoId))));
+  return bytesToHex(ed25519.getPublicKey(secretOf(k, signName(creditCoId))));
 }
 
 /**
@@ -123,7 +123,7 @@ export function checkBankCertificate(
     if (c.role !== 'bank' || c.keyType !== 'ed25519') why = `role ${c.role}/${c.keyType}, not bank/ed25519`;
     else if (c.subjectId !== bankId) why = `it names ${c.subjectId}, not ${bankId}`;
     else if (c.issuerId !== r.issuerId) why = `issuer ${c.issuerId}, not ${r.issuerId}`;
-    else if (bytesToHex(c.publicKey) !== bytesToHex(ed25519PublicKey(mine)))
+    else if (bytesToHex(c.publicKey) !== bytesToHex(ed25519.getPublicKey(mine)))
       why = 'it does not hold this contract’s PK-MA key';
     else if (s < c.notBefore || s > c.notAfter) why = 'it is not valid now';
     else if (!verifies(bytes, hexToBytes(r.certificationKey))) why = 'its signature does not verify';
@@ -137,7 +137,7 @@ export function checkBankCertificate(
 
 function verifies(cert: Uint8Array, key: Uint8Array): boolean {
   try {
-    return ed25519Verify(cert.subarray(91), cert.subarray(0, 91), key);
+    return ed25519.verify(cert.subarray(91), cert.subarray(0, 91), key);
   } catch {
     return false;
   }
@@ -155,5 +155,5 @@ export function pkmaSign(k: Keys, creditCoId: string, message: string): string {
     );
   const secret = k.secrets.get(signName(creditCoId));
   if (!secret) refuse('E_NO_KEYS', '1502', `no PK-MA key for ${creditCoId}`);
-  return bytesToHex(ed25519Sign(m, secret));
+  return bytesToHex(ed25519.sign(m, secret));
 }

@@ -7,7 +7,7 @@
 // self-contained story over the world in ./bank-credit-token/world.ts.
 import { BANK_CREDIT } from '@mica/apdu-specs/apdu/bank-credit';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
-import { ed25519PublicKey, ed25519Sign } from '@mica/apdu-specs/crypto/curve25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { putTokenData } from '@mica/host-sdk/applets/bank-client';
 import { expectOk } from '@mica/host-sdk/backend/outcome';
 import { issueCertificate } from '@mica/host-sdk/bureau/certificate';
@@ -471,7 +471,7 @@ export const bankCreditToken: Scenario = {
           role: 'bank',
           keyType: 'ed25519',
           subjectId: IDS.bank,
-          publicKey: ed25519PublicKey(bankKey),
+          publicKey: ed25519.getPublicKey(bankKey),
           notBefore: s,
           notAfter: s + 86_400,
         },
@@ -484,7 +484,7 @@ export const bankCreditToken: Scenario = {
       await app.select();
       const from = w.exchanges.length;
       const auth = await app.authenticatePk(
-        { certificate, sign: (m) => Promise.resolve(ed25519Sign(m, bankKey)) },
+        { certificate, sign: (m) => Promise.resolve(ed25519.sign(m, bankKey)) },
         { issuerId: anchor.issuerId, publicKey: hexToBytes(anchor.publicKey), now: s },
         idm,
         (n) => w.f.random('rogue-session').bytes(n),
@@ -602,7 +602,7 @@ export const bankCreditToken: Scenario = {
             subjectId: IDS.bank2,
             role: 'bank',
             keyType: 'ed25519',
-            publicKey: bytesToHex(ed25519PublicKey(secret)),
+            publicKey: bytesToHex(ed25519.getPublicKey(secret)),
           }),
         ).certificate;
         expectOk(
