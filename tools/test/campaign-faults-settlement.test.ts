@@ -136,6 +136,24 @@ describe('faults campaign, seed 002', () => {
     expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({ 'conserved, checks as clean': 5 });
   }, 180_000);
 
+  it("K11-F: a card removed at the attacker's replay or the check's read after it: the next top-up still reads the log", async () => {
+    // card-removed@110-@113 (replay-faithful; @537-@540 when the runner's reads were fault points): the
+    // relay's replayed VALUE UPDATE (the check's exchange, empty caller #4) and the check's purse and
+    // log read after it (#5-#7). The TransportError ended the check before the next top-up, so the
+    // replayed credit stayed on the card only (C3). Now what the check sees fails, and the next
+    // top-up's log read books the credit to suspense.
+    const r = await replay({
+      'card-removed': [
+        'replay-faithful #4',
+        'replay-faithful #5',
+        'replay-faithful #6',
+        'replay-faithful #7',
+      ],
+    });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes?.['common-key-settlement: card-removed']).toEqual({ 'conserved, a check refused': 4 });
+  }, 180_000);
+
   it('a card removed before the top-up of K11-H reaches VALUE UPDATE: tapped again, no TypeError', async () => {
     // card-removed@128 (replay-hardened, READ LOG (4)): the top-up ended before (7), so nothing was
     // captured and the check's replay read undefined.slice (an exception escaped the run); then the
