@@ -135,8 +135,8 @@ describe('budget spread', () => {
 describe('campaign faults', () => {
   const credit = scenarioNamed('credit-charge-emoney')!;
 
-  it('reports a back-end that ignores idempotency, and passes the same point with the real ones', async () => {
-    // The first money-moving request (one with a txId) of the clean run is where a duplicate matters.
+  /** The back-end calls of seed 001's clean run whose request carried a txId (money-moving). */
+  async function cleanTxIdCalls(): Promise<readonly number[]> {
     const clean = new FaultPlan(undefined);
     const report = await runScenario(credit, {
       mode: 'hardened',
@@ -147,7 +147,12 @@ describe('campaign faults', () => {
       faults: clean,
     });
     expect(report.exitCode).toBe(0);
-    const first = clean.txIdCalls[0]!;
+    return clean.txIdCalls;
+  }
+
+  it('reports a back-end that ignores idempotency, and passes the same point with the real ones', async () => {
+    // The first money-moving request (one with a txId) of the clean run is where a duplicate matters.
+    const first = (await cleanTxIdCalls())[0]!;
     expect(first).toBeGreaterThanOrEqual(0);
     const options = {
       scenarios: () => [credit],
@@ -166,16 +171,7 @@ describe('campaign faults', () => {
   }, 60_000);
 
   it('--jobs 2 (worker processes) gives the report of one process, failures included', async () => {
-    const clean = new FaultPlan(undefined);
-    await runScenario(credit, {
-      mode: 'hardened',
-      transport: 'inproc',
-      seed: SCENARIO_SEED,
-      data: ':memory:',
-      variants: resolveVariants(credit, []),
-      faults: clean,
-    });
-    const [a, b] = clean.txIdCalls;
+    const [a, b] = await cleanTxIdCalls();
     const options = {
       scenarios: () => [credit],
       kinds: ['duplicate' as const, 'card-removed' as const],
