@@ -188,3 +188,16 @@ describe('faults campaign findings, replayed: a card that left the field where t
     expect(r.outcomes?.['credit-charge-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 3 });
   }, 180_000);
 });
+
+describe('faults campaign findings, replayed: the whole fault space', () => {
+  it("seed 000: a lost answer to the bank's receiveDeduction is sent again and booked once (lost-response@6, @78)", async () => {
+    // The bank kept the transfer in flight (C4) on the lost link while credit had booked it: C2 failed.
+    expect(
+      await replay(
+        'bank-credit-token',
+        ['main credit/CREDITCO/receiveDeduction', 'carry credit/CREDITCO/receiveDeduction'],
+        ['lost-response'],
+      ),
+    ).toEqual([]);
+  }, 180_000);
+});

@@ -12,6 +12,7 @@ import { CertificateError, verifyCertificate } from '../../bureau/certificate';
 import { jstDay } from '../../platform/clock';
 import { newTxId } from '../../platform/tx-id';
 import { balanceOf, post } from '../ledger';
+import { deliverToPeer } from '../link-retry';
 import { accepted, refuse, type Outcome } from '../outcome';
 import { amount, hex, int, list, object, oneOf, optional, str, txId, type Infer } from '../schema';
 import { SqliteBackend, type Backend, type BackendContext } from '../backend';
@@ -784,14 +785,18 @@ export class SqliteBank extends SqliteBackend implements BankBackend {
     if (sent.delivered) return accepted({ ...batch, delivered: true });
     let answer: Outcome<unknown>;
     try {
-      answer = await this.peers.peer('credit', r.creditCoId).receiveDeduction({
-        txId: batch.txId,
-        bankId: this.id,
-        cycleId: batch.cycleId,
-        total: batch.total,
-        rows: batch.rows.map((x) => ({ ...x, tokens: [...x.tokens] })),
-        notices: [...batch.notices],
-      });
+      // Sent again with the same txId while the link is lost: a lost answer is answered from credit's
+      // idempotency table (faults campaign lost-response@6 left C2 failing).
+      answer = await deliverToPeer(() =>
+        this.peers.peer('credit', r.creditCoId).receiveDeduction({
+          txId: batch.txId,
+          bankId: this.id,
+          cycleId: batch.cycleId,
+          total: batch.total,
+          rows: batch.rows.map((x) => ({ ...x, tokens: [...x.tokens] })),
+          notices: [...batch.notices],
+        }),
+      );
     } catch {
       return accepted(batch); // link lost: the transfer stays in flight (C4); a rerun delivers it
     }
