@@ -4,6 +4,7 @@
 // modes whatever --mode says. Expected figures come from flows.md 4.4 (5,000 - 1,200 = 3,800) or are
 // worked out by hand (the bit flip: 1,200 = 00 00 04 B0 with bit 2 of byte 3 flipped is 00 00 00 B0
 // = 176, so 5,000 - 176 = 4,824; top-ups 5,000 + 3,000 = 8,000, 48,000 + 5,000 > 50,000).
+// Just over 600 lines: the 17 checks are self-contained; the world is already in ./common-key-settlement/.
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@mica/apdu-specs/hex';
