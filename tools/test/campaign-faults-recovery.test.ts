@@ -200,4 +200,39 @@ describe('faults campaign findings, replayed: the whole fault space', () => {
       ),
     ).toEqual([]);
   }, 180_000);
+  it('seed 001: the retried charge-up asks for the open deliveries again while the link is lost (charges@69)', async () => {
+    // lost-completion's second charge-up reads the charges to find the delivery whose answer was lost;
+    // the read lost ended the charge-up and left the value the card applied unbooked: C3 failed.
+    expect(
+      await replay(
+        'credit-charge-emoney',
+        ['lost-completion emoney/emoney1/charges#2'],
+        ['lost-request', 'lost-response'],
+      ),
+    ).toEqual([]);
+  }, 180_000);
+
+  it("seed 003: the shopper's PC sends recordProxyLoad and completeSale again while the link is lost (@31, @39)", async () => {
+    // Both follow a card write (the value loaded or taken): a lost request or answer ended F3 or F6
+    // with the card changed and nothing booked: C3 failed.
+    expect(
+      await replay(
+        'brand-emoney',
+        ['main brand/brand/recordProxyLoad', 'main cybershop/cybershop/completeSale'],
+        ['lost-request', 'lost-response'],
+      ),
+    ).toEqual([]);
+  }, 180_000);
+
+  it('seed 004: a card removed at the read after the load is tapped again and read (card-removed@5)', async () => {
+    // Was: the link-lost of the Read (secure) after the write escaped the session with the load held;
+    // the next session's log read held it a second time: C3 failed.
+    const scenario = scenarioNamed('validity-cache')!;
+    const r = await runCampaign(
+      faultsCampaign({ scenarios: () => [scenario], kinds: ['card-removed'], points: () => [5] }),
+      { budget: 1 },
+    );
+    expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
+    expect(r.outcomes?.['validity-cache: card-removed']).toEqual({ 'conserved, checks as clean': 1 });
+  }, 180_000);
 });

@@ -130,3 +130,27 @@ describe('SettlementTerminal: a card that leaves the field during a top-up (seed
     expect(check('K12').pass).toBe(false);
   }, 60_000);
 });
+
+describe('ValidityTerminal: a card that leaves the field at the read after the write (seed 004, main)', () => {
+  // Flow card exchanges of main's first load: 0 Polling, 1 Read Without Encryption, 2-3
+  // Authentication1/2, 4 the write (purse and log), 5 the Read (secure) of T2; after a card left, 6 is
+  // the Polling of the re-tap.
+  it('left once at the read: polled again, read in a new session, the load completes', async () => {
+    const { check, unbalanced, plan, left } = await run('validity-cache', [5]);
+    expect(left('main')).toEqual(['T2 the card left the field: tap again, read in a new session']);
+    expect(unbalanced).toEqual([]);
+    expect(check('V1').problems).toEqual([]);
+    expect(plan.inFlight).toBe(0);
+  }, 60_000);
+
+  it('left at the read and at the re-tap: no-answer, and the next session books it once from the log', async () => {
+    const { report, check, unbalanced, plan } = await run('validity-cache', [5, 6]);
+    expect(check('V1').problems).toEqual(['none: the load: got "no-answer", expected "done"']);
+    const main = report.steps.filter((s) => s.fixture === 'main').map((s) => s.summary);
+    expect(main).toContain('the card does not answer: the hold stays until its next contact');
+    expect(main.filter((s) => /^earlier charge ID [0-9a-f]{16} is in the log$/.test(s))).toHaveLength(1);
+    // The next contact reuses the terminal's own held item: nothing is held twice or left over.
+    expect(unbalanced).toEqual([]);
+    expect(plan.inFlight).toBe(0);
+  }, 60_000);
+});

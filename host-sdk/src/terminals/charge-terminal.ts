@@ -283,9 +283,13 @@ export class ChargeTerminal {
     return { outcome: 'no-answer', delivery: c.result };
   }
 
-  /** Deliveries of this card still `delivering` (Q9), rebuilt from its charges. */
+  /**
+   * Deliveries of this card still `delivering` (Q9), rebuilt from its charges. The query is a read, so
+   * it is asked again while the link is lost: it is what resolves a write whose answer was lost, and a
+   * recovery that gave up on one lost answer would leave that value on the card unbooked (C3).
+   */
   private async openDeliveries(emoneyNo: string): Promise<DeliveryOrder[]> {
-    const all = await this.o.emoney.api.charges({ emoneyNo });
+    const all = await deliverToPeer(() => this.o.emoney.api.charges({ emoneyNo }));
     if (!all.ok) return [];
     const byId = new Map<string, number>();
     for (const ch of all.result)

@@ -6,6 +6,9 @@
 // (T2), and DONE (T3). Messages to the center take the line's one-way time on the virtual clock; the
 // terminal reads what the center sent with `receive` and takes each message at the time the line
 // delivers it. With capture on, a medium-invalid NAK makes the terminal keep the card and send CAPTURED.
+// A card that leaves the field during the read that follows the write is tapped again (./card-retap.ts):
+// polled again (the same IDm), authenticated again and read again, so the write's outcome is known in
+// this session; past the re-tap policy the error propagates and a value the card applied stays held.
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { EMoneyCenterBackend, CenterMessage, NakReason } from '../backend/kinds/emoney-center';
 import { deliverToPeer } from '../backend/link-retry';
@@ -16,7 +19,9 @@ import type { KeyHolder } from '../keys/key-holder';
 import type { Clock } from '../platform/clock';
 import type { Rng } from '../platform/rng';
 import { newTxId } from '../platform/tx-id';
+import type { RetryPolicy } from '../transport/retry';
 import { TransportError, type Transport } from '../transport/transport';
+import { defaultRetapPolicy, markingCardLoss, retapped, sameCardPolled } from './card-retap';
 import {
   executionIdOf,
   flags,
@@ -49,6 +54,8 @@ export interface ValidityTerminalOptions {
   readonly report?: TerminalReporter;
   /** Gives up waiting for the center after this long (virtual ms; default 60 s). */
   readonly patienceMs?: number;
+  /** Re-taps of a card that left the field during the read after the write (default: CARD_RETAPS). */
+  readonly retap?: RetryPolicy;
 }
 
 export interface SessionRequest {
@@ -89,12 +96,26 @@ export interface SessionResult {
 export class ValidityTerminal {
   readonly id: string;
   private readonly felica: FelicaClient;
+  private readonly retap: RetryPolicy;
 
   constructor(private readonly o: ValidityTerminalOptions) {
     if (!/^[0-9a-f]{16}$/.test(o.store.id))
       throw new RangeError(`a validity terminal's ID must be 8 bytes of lowercase hex, got "${o.store.id}"`);
     this.id = o.store.id;
-    this.felica = new FelicaClient(o.card);
+    this.felica = new FelicaClient(markingCardLoss(o.card));
+    this.retap = o.retap ?? defaultRetapPolicy;
+  }
+
+  /** T1: the center's key holder authenticates to the card `idm` for `service` and the log. */
+  private openSession(idm: Uint8Array, service: number): Promise<SecureFelicaSession> {
+    const { layout, center } = this.o;
+    return SecureFelicaSession.open(this.felica, center.keys, {
+      idm,
+      systemCode: layout.systemCode,
+      suite: layout.suite,
+      areas: [],
+      services: [service, layout.log],
+    });
   }
 
   private async event(
@@ -182,13 +203,7 @@ export class ValidityTerminal {
     const service = request.kind === 'load' ? layout.purseAdd : layout.purseSubtract;
     let session: SecureFelicaSession;
     try {
-      session = await SecureFelicaSession.open(this.felica, center.keys, {
-        idm,
-        systemCode: layout.systemCode,
-        suite: layout.suite,
-        areas: [],
-        services: [service, layout.log],
-      });
+      session = await this.openSession(idm, service);
     } catch (e) {
       if (!(e instanceof AuthenticationError || e instanceof TransportError)) throw e;
       await this.event('T1', 'card', `authentication failed: ${e.message}`, {
@@ -280,27 +295,30 @@ export class ValidityTerminal {
           const done = await this.next(connectionId, seen, tHello);
           return { ...common, outcome: 'refused', code: done.type === 'DONE' ? done.result : status };
         }
-      } else {
-        // No valid answer: the center's key holder authenticates again and the log is read (flows.md 6.2).
-        await session.close();
-        try {
-          session = await SecureFelicaSession.open(this.felica, center.keys, {
-            idm,
-            systemCode: layout.systemCode,
-            suite: layout.suite,
-            areas: [],
-            services: [service, layout.log],
-          });
-        } catch (e) {
-          if (!(e instanceof AuthenticationError || e instanceof TransportError)) throw e;
-          await this.event('T2', 'card', `the card does not answer: the hold stays until its next contact`, {
-            command: 'Authentication1/2',
-            status: 'no answer',
-          });
-          return { ...common, outcome: 'no-answer' };
-        }
       }
-      const { balance, log, status } = await this.readPurseAndLog(session, service);
+      // No valid answer: the center's key holder authenticates again and the log is read (flows.md
+      // 6.2). A card that leaves during that read is tapped again and read in a new session.
+      let read: Awaited<ReturnType<ValidityTerminal['readPurseAndLog']>>;
+      try {
+        read = await retapped(this.retap, async (tap) => {
+          if (tap > 0)
+            await this.event('T2', 'card', `the card left the field: tap again, read in a new session`);
+          if (tap > 0 || w === null) {
+            await session.close();
+            const polled = tap > 0 ? await sameCardPolled(this.felica, layout.systemCode, idm) : idm;
+            session = await this.openSession(polled, service);
+          }
+          return this.readPurseAndLog(session, service);
+        });
+      } catch (e) {
+        if (!(e instanceof AuthenticationError || e instanceof TransportError)) throw e;
+        await this.event('T2', 'card', `the card does not answer: the hold stays until its next contact`, {
+          command: 'Authentication1/2; Read (secure)',
+          status: 'no answer',
+        });
+        return { ...common, outcome: 'no-answer' };
+      }
+      const { balance, log, status } = read;
       const found = log.some((e) => e.chargeId === chargeId);
       await this.event(
         'T2',
@@ -387,14 +405,17 @@ export class ValidityTerminal {
         },
       );
       if (found) {
-        const seq = this.o.store.hold({
-          txId: u.txId,
-          peer: center.id,
-          topic: 'complete',
-          payload: { connectionId: u.connectionId },
-          floatIssuer: center.id,
-          floatAmount: u.kind === 'load' ? u.amount : -u.amount,
-        });
+        // This terminal may hold it already (its own session lost the card after the write).
+        const seq =
+          this.o.store.pending().find((h) => h.txId === u.txId && h.topic === 'complete')?.seq ??
+          this.o.store.hold({
+            txId: u.txId,
+            peer: center.id,
+            topic: 'complete',
+            payload: { connectionId: u.connectionId },
+            floatIssuer: center.id,
+            floatAmount: u.kind === 'load' ? u.amount : -u.amount,
+          });
         const c = await deliverToPeer(() =>
           center.api.complete({ connectionId: u.connectionId, balanceAfter: balance }),
         );

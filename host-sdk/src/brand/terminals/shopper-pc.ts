@@ -207,7 +207,9 @@ export class ShopperPc extends BrandTerminal {
       const w = await session.writeValue(this.o.mode, 'add', q.amount, txId, this.o.clock.today(), 'S65');
       if (!w.ok) return this.stop(w, 'S71-S72', txId, op);
       this.say('S64-S65', q.brandId, 'card', `add ¥${q.amount} through E`, w.card);
-      const rec = await q.brand.recordProxyLoad(this.net(q.brandId, 'recordProxyLoad', { txId }));
+      // The card holds the value now: the record is sent again while the link is lost (same txId).
+      const record = this.net(q.brandId, 'recordProxyLoad', { txId });
+      const rec = await deliverToPeer(() => q.brand.recordProxyLoad(record));
       if (!rec.ok) return this.stop(rec, 'S71-S72', txId, op);
       this.say('S66-S68', q.brandId, card.value.issuerId, 'recorded in [148]; notice to the issuer');
       await this.logStep(session, 'add', q.amount, txId, 'S69-S70', q.brandId);
@@ -295,9 +297,9 @@ export class ShopperPc extends BrandTerminal {
       const w = await session.writeValue(this.o.mode, 'subtract', amount, txId, this.o.clock.today(), 'S138');
       if (!w.ok) return this.stop(w, 'S144-S145', txId, op);
       this.say('S137-S138', q.brandId, 'card', `subtract ¥${amount} through ${keyName}`, w.card);
-      const done = await q.shop.completeSale(
-        this.net(q.shopId, 'completeSale', { orderId: q.orderId, txId }),
-      );
+      // The card is debited now: the completion is sent again while the link is lost (same txId).
+      const sale = this.net(q.shopId, 'completeSale', { orderId: q.orderId, txId });
+      const done = await deliverToPeer(() => q.shop.completeSale(sale));
       if (!done.ok) return this.stop(done, 'S144-S145', txId, op);
       this.say('S139-S140', q.brandId, q.shopId, '[192] updated: order paid, stock taken');
       const payment = this.net(q.brandId, 'recordPayment', {
