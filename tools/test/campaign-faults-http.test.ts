@@ -2,7 +2,8 @@
 // port (terminal → back-end and back-end → back-end calls cross HTTP). The points are the clean
 // in-process run's (the monitored calls are the same over either transport); a restart is refused
 // (World.restart reopens an in-process instance); `--transport` is a usage error on a campaign that
-// runs no flows, or with another value.
+// runs no flows, or with another value; so are `--jobs` and `--scenario` (which runs only the scenarios
+// it names).
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { FAULT_KINDS, SCENARIO_SEED, faultKindsOver, faultsCampaign } from '../src/campaign/faults-campaign';
@@ -93,5 +94,23 @@ describe('faults campaign over http', () => {
       '--jobs applies to a campaign of independent runs (faults), not plain',
     );
     await expect(parse(['faults', '--jobs', '0'])).rejects.toThrow(/--jobs/);
+    await expect(parse(['plain', '--scenario', 'validity-cache'])).rejects.toThrow(
+      '--scenario applies to a campaign that runs flows (faults), not plain',
+    );
+    await expect(parse(['faults', '--scenario', 'validity-cache,nope'])).rejects.toThrow(
+      /^--scenario: no scenario "nope" \(this version has credit-charge-emoney, .*validity-cache/,
+    );
   });
+
+  it('--scenario runs only the scenarios named', async () => {
+    const validity = scenarioNamed('validity-cache')!;
+    const r = await runCampaign(faultsCampaign({ kinds: ['duplicate'] }).forScenarios!([validity]), {
+      budget: 1,
+    });
+    expect(r.tried).toEqual({ 'validity-cache: duplicate': 1 });
+    expect(Object.keys(r.outcomes ?? {}).sort()).toEqual([
+      'validity-cache: clean run',
+      'validity-cache: duplicate',
+    ]);
+  }, 120_000);
 });

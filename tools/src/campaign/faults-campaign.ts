@@ -317,5 +317,6 @@ export function faultsCampaign(options: FaultsCampaignOptions = {}): CampaignKin
     run: (ctx) => runFaults(ctx, options),
     overTransport: (transport) => faultsCampaign({ ...options, transport }),
     withJobs: (jobs) => faultsCampaign({ ...options, jobs }),
+    forScenarios: (scenarios) => faultsCampaign({ ...options, scenarios: () => scenarios }),
   };
 }

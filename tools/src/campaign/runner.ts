@@ -1,7 +1,7 @@
 // The campaign runner: one kind at a time, with a budget, an injected seed and clock, counts per category
 // of what was tried and a list of what failed (`mica campaign <kind>`, issue 9).
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { BackendTransport } from '../run/scenario';
+import type { BackendTransport, Scenario } from '../run/scenario';
 
 /** What a campaign kind sees while it runs. */
 export interface CampaignContext {
@@ -36,6 +36,8 @@ export interface CampaignKind {
   overTransport?(transport: BackendTransport): CampaignKind;
   /** The same campaign run by `jobs` worker processes (`--jobs`); only a kind whose units are independent runs has it. */
   withJobs?(jobs: number): CampaignKind;
+  /** The same campaign over only these `mica run` scenarios (`--scenario`); only a kind that runs flows has it. */
+  forScenarios?(scenarios: readonly Scenario[]): CampaignKind;
 }
 
 export interface CampaignFailure {

@@ -5,6 +5,7 @@ import { intArg } from '../args';
 import { UsageError } from '../cli-error';
 import { CAMPAIGN_KINDS, PENDING_KINDS } from '../campaign/kinds';
 import { DEFAULT_SEED, failureCount, runCampaign, type CampaignKind } from '../campaign/runner';
+import { SCENARIOS, scenarioNamed } from '../run/registry';
 import { campaignSummary } from '../campaign/summary';
 import { progressBar } from '../progress';
 
@@ -14,6 +15,7 @@ interface CampaignOptions {
   json?: boolean;
   transport?: string;
   jobs?: string;
+  scenario?: string;
 }
 
 function kindNamed(name: string, kinds: readonly CampaignKind[]): CampaignKind {
@@ -45,6 +47,22 @@ function withJobs(kind: CampaignKind, jobs: string | undefined): CampaignKind {
   return kind.withJobs(n);
 }
 
+function forScenarios(kind: CampaignKind, list: string | undefined): CampaignKind {
+  if (list === undefined) return kind;
+  if (!kind.forScenarios)
+    throw new UsageError(`--scenario applies to a campaign that runs flows (faults), not ${kind.name}`);
+  const names = list.split(',').map((n) => n.trim());
+  const scenarios = names.map((name) => {
+    const s = scenarioNamed(name);
+    if (!s)
+      throw new UsageError(
+        `--scenario: no scenario "${name}" (this version has ${SCENARIOS.map((x) => x.name).join(', ')})`,
+      );
+    return s;
+  });
+  return kind.forScenarios(scenarios.filter((s, i) => scenarios.indexOf(s) === i));
+}
+
 export function registerCampaign(program: Command, kinds: readonly CampaignKind[] = CAMPAIGN_KINDS): void {
   const names = [...kinds.map((k) => k.name), ...PENDING_KINDS.map((p) => p.name)].join(' | ');
   program
@@ -60,6 +78,7 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
       '--jobs <n>',
       'faults: worker processes running the fault points (default 1; the report is the same for any number)',
     )
+    .option('--scenario <names>', 'faults: only these `mica run` scenarios (comma-separated; default all)')
     .option(
       '--json',
       'print { campaign, budget, seed, tried, failed, failures, durationMs } (faults: and outcomes)',
@@ -73,10 +92,13 @@ export function registerCampaign(program: Command, kinds: readonly CampaignKind[
         )
         .join('\n')}\n${PENDING_KINDS.map((p) => `  ${p.name}: not yet (${p.missing})\n`).join('')}` +
         '\nExit codes: 0 nothing failed, 1 something failed, 2 a usage error.\n' +
-        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n  mica campaign faults --jobs 2\n  mica campaign faults --transport http --budget 40\n',
+        '\nExamples:\n  mica campaign fuzz --budget 1000000\n  mica campaign tearing --json\n  mica campaign attacks --seed 7\n  mica campaign faults --budget 200\n  mica campaign faults --jobs 2\n  mica campaign faults --scenario validity-cache,brand-emoney --jobs 2\n  mica campaign faults --transport http --budget 40\n',
     )
     .action(async (name: string, o: CampaignOptions) => {
-      const kind = withJobs(overTransport(kindNamed(name, kinds), o.transport), o.jobs);
+      const kind = forScenarios(
+        withJobs(overTransport(kindNamed(name, kinds), o.transport), o.jobs),
+        o.scenario,
+      );
       const budget =
         o.budget === undefined ? undefined : intArg(o.budget, '--budget', 1, Number.MAX_SAFE_INTEGER);
       const seed = o.seed === undefined ? undefined : intArg(o.seed, '--seed', 0, 2 ** 48);
