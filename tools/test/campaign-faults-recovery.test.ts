@@ -187,6 +187,26 @@ describe('faults campaign findings, replayed: a card that left the field where t
     expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
     expect(r.outcomes?.['credit-charge-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 3 });
   }, 180_000);
+
+  it('seed 003: a card removed at the brand terminals’ value write is tapped again (card-removed@150-@658)', async () => {
+    // Was: C3 fail at the end of the run (15 points): the load, payment or purchase write reached the
+    // card, its link-lost escaped the loading terminal, the merchant terminal or the shopper's PC, and
+    // nothing was recorded. Now the same card is polled again, a new session sends the same write and
+    // its duplicate refusal (E1; in (F) E4 with the purse holding that write) completes the flow.
+    // Main: loading terminal (@150), proxy load (@256), merchant (@265), cybershop (@286); then
+    // tear-faithful's (F) load (@455), tear-hardened's (@557) and batch's payment (@649).
+    const scenario = scenarioNamed('brand-emoney')!;
+    const r = await runCampaign(
+      faultsCampaign({
+        scenarios: () => [scenario],
+        kinds: ['card-removed'],
+        points: () => [150, 256, 265, 286, 455, 557, 649],
+      }),
+      { budget: 1 },
+    );
+    expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
+    expect(r.outcomes?.['brand-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 7 });
+  }, 180_000);
 });
 
 describe('faults campaign findings, replayed: the whole fault space', () => {

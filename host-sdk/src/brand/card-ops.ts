@@ -30,6 +30,11 @@ export interface DetectedCard {
   readonly cardId: string;
 }
 
+/** The execution ID a value write last sent, kept across re-taps so a re-tap sends that write again. */
+export interface WriteSent {
+  executionId?: number;
+}
+
 export type CardOp<T> =
   { readonly ok: true; readonly value: T; readonly card: string } | (Refused & { readonly card: string });
 
@@ -161,9 +166,12 @@ export class ValueSession {
     txId: string,
     day: number,
     step: string,
+    sent?: WriteSent,
   ): Promise<CardOp<true>> {
     const chargeId = chargeIdOf(txId);
-    let executionId = chargeId[0]! | (chargeId[1]! << 8);
+    // After a re-tap: the write the tap before sent, the same execution ID (flows.md 1.4).
+    const again = sent?.executionId !== undefined;
+    let executionId = sent?.executionId ?? chargeId[0]! | (chargeId[1]! << 8);
     for (let attempt = 0; attempt < 2; attempt++) {
       const purse = purseBlock.encode({
         balance: 0,
@@ -172,6 +180,7 @@ export class ValueSession {
         executionId,
       });
       const log = this.logBlock(kind, amount, txId, day);
+      if (sent) sent.executionId = executionId;
       const r =
         mode === 'hardened'
           ? await this.session.write(
@@ -185,6 +194,8 @@ export class ValueSession {
           : await this.session.write(this.nodes, [{ serviceIndex: 0, block: 0 }], [purse]);
       const card = `Write (${mode === 'hardened' ? 'purse + log' : 'purse'}) → ${r.toString().split(' ').pop()!}`;
       if (r.ok) return { ok: true, value: true, card };
+      if (again && attempt === 0 && (await this.appliedBefore(mode, r.sf2, amount, executionId)))
+        return { ok: true, value: true, card };
       if (r.sf2 === 0xe4 && attempt === 0) {
         // eeprom.md 4.5: a MAC-verified duplicate execution ID: the same write with that value + 1.
         executionId = (executionId + 1) & 0xffff;
@@ -197,6 +208,25 @@ export class ValueSession {
     return fail('E_CARD_REFUSED', step, 'the execution ID clashed twice', 'Write → E4');
   }
 
+  /**
+   * Whether the card's duplicate refusal of a write sent again after a re-tap says the write of the
+   * tap before applied: (H) DUPLICATE_CHARGE_ID, its log record is on the card; (F) no log block, so
+   * DUPLICATE_EXECUTION_ID with the purse holding that execution ID and amount as its last write.
+   */
+  private async appliedBefore(
+    mode: Mode,
+    sf2: number,
+    amount: number,
+    executionId: number,
+  ): Promise<boolean> {
+    if (mode === 'hardened') return sf2 === 0xe1;
+    if (sf2 !== 0xe4) return false;
+    const r = await this.session.read(this.nodes, [{ serviceIndex: 0, block: 0 }]);
+    if (!r.ok) return false;
+    const purse = purseBlock.decode(r.value![0]!);
+    return purse.executionId === executionId && purse.lastAmount === amount;
+  }
+
   /** (e) (F): the separate Write of the log record. */
   async writeLog(
     kind: 'add' | 'subtract',
@@ -204,6 +234,7 @@ export class ValueSession {
     txId: string,
     day: number,
     step: string,
+    again = false,
   ): Promise<CardOp<true>> {
     const r = await this.session.write(
       this.nodes,
@@ -211,7 +242,8 @@ export class ValueSession {
       [this.logBlock(kind, amount, txId, day)],
     );
     const card = `Write (log) → ${r.toString().split(' ').pop()!}`;
-    return r.ok
+    // Sent again after a re-tap, DUPLICATE_CHARGE_ID: the log write of the tap before reached the card.
+    return r.ok || (again && r.sf2 === 0xe1)
       ? { ok: true, value: true, card }
       : fail('E_CARD_REFUSED', step, `the log write was refused (${r.toString()})`, card);
   }

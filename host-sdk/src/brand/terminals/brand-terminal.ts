@@ -1,11 +1,17 @@
 // What the seed 003 terminals share (flows.md 1.1): a terminal ID, a small SQLite store (operation
 // log and result outbox, under the rules of a back-end store), the transcript lines of the last
 // operation, and an audit view of the outbox: a card debit whose notice has not reached the brand
-// holder is in flight (C4).
+// holder is in flight (C4). A card that leaves the field is tapped again (README "Decisions": re-tap).
 import type { AuditView, InFlightItem } from '../../backend/backend';
 import { openStore, type Db } from '../../backend/store';
 import type { Clock } from '../../platform/clock';
-import type { FelicaClient } from '../../felica/client';
+import { FelicaClient } from '../../felica/client';
+import type { KeyHolder } from '../../keys/key-holder';
+import { defaultRetapPolicy, markingCardLoss, retapped } from '../../terminals/card-retap';
+import type { RetryPolicy } from '../../transport/retry';
+import type { ServiceKeyName } from '../card-layout';
+import { detect, type CardOp, type DetectedCard } from '../card-ops';
+import { RetappingSession } from './retapping-session';
 
 export interface TerminalStep {
   readonly step: string;
@@ -23,7 +29,7 @@ const MIGRATION = `
 
 export abstract class BrandTerminal {
   protected readonly db: Db;
-  /** The card in the field (a terminal serves one card at a time). */
+  /** The card in the field (a terminal serves one card at a time), its link-lost a CardLeftField. */
   protected client!: FelicaClient;
   private lines: TerminalStep[] = [];
 
@@ -31,14 +37,34 @@ export abstract class BrandTerminal {
     readonly terminalId: string,
     protected readonly clock: Clock,
     path = ':memory:',
+    /** How often a card that left the field is tapped again (default: one re-tap). */
+    protected readonly retap: RetryPolicy = defaultRetapPolicy,
   ) {
     this.db = openStore(path, [MIGRATION]);
   }
 
   /** A card enters the field. */
   insert(client: FelicaClient): this {
-    this.client = client;
+    this.client = new FelicaClient(markingCardLoss(client.transport));
     return this;
+  }
+
+  /** (a), from its beginning again when the card left the field (as the re-tap policy allows). */
+  protected detectCard(
+    issuers: readonly { readonly issuerId: string; readonly area: number }[],
+    step: string,
+  ): Promise<CardOp<DetectedCard>> {
+    return retapped(this.retap, () => detect(this.client, issuers, step));
+  }
+
+  /** (b), (b′): a value session whose card operations are tapped again when the card left the field. */
+  protected openSession(
+    holder: KeyHolder,
+    card: DetectedCard,
+    keyName: ServiceKeyName,
+    steps: { readonly info: string; readonly verdict: string },
+  ): Promise<CardOp<RetappingSession>> {
+    return RetappingSession.open(this.client, holder, card, keyName, steps, this.retap);
   }
 
   /** The transcript lines since the last call. */

@@ -11,9 +11,10 @@ import type { FelicaClient } from '../../felica/client';
 import type { KeyHolder } from '../../keys/key-holder';
 import type { Clock } from '../../platform/clock';
 import type { Rng } from '../../platform/rng';
+import type { RetryPolicy } from '../../transport/retry';
 import { newTxId } from '../../platform/tx-id';
 import type { ServiceKeyName } from '../card-layout';
-import { ValueSession, detect, type CardOp } from '../card-ops';
+import type { CardOp } from '../card-ops';
 import { BrandTerminal } from './brand-terminal';
 
 export interface LoadingTerminalOptions {
@@ -27,6 +28,8 @@ export interface LoadingTerminalOptions {
   readonly mode: Mode;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** How often a card that left the field is tapped again (default: defaultRetapPolicy, one re-tap). */
+  readonly retap?: RetryPolicy;
 }
 
 export interface LoadRequest {
@@ -50,8 +53,8 @@ export interface LoadResult {
 
 export class LoadingTerminal extends BrandTerminal {
   constructor(private readonly o: LoadingTerminalOptions) {
-    super(o.terminalId, o.clock);
-    this.client = o.client;
+    super(o.terminalId, o.clock, undefined, o.retap);
+    this.insert(o.client);
   }
 
   async load(q: LoadRequest): Promise<Outcome<LoadResult>> {
@@ -64,7 +67,7 @@ export class LoadingTerminal extends BrandTerminal {
       this.record(txId, `load ${q.keyName} ${q.amount}`, r.code);
       return r;
     };
-    const card = await detect(this.client, this.o.issuers, 'S1');
+    const card = await this.detectCard(this.o.issuers, 'S1');
     if (!card.ok) return stop(card);
     this.say(
       'S1-S3',
@@ -73,7 +76,7 @@ export class LoadingTerminal extends BrandTerminal {
       `card ${card.value.cardId} (${card.value.issuerId}); menu: load ¥${q.amount} through ${q.keyName} by ${q.funding}`,
       card.card,
     );
-    const s = await ValueSession.open(this.client, q.keyHolder ?? this.o.keyHolder, card.value, q.keyName, {
+    const s = await this.openSession(q.keyHolder ?? this.o.keyHolder, card.value, q.keyName, {
       info: 'S4',
       verdict: 'S7',
     });

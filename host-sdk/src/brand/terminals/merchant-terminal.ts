@@ -12,9 +12,10 @@ import type { FelicaClient } from '../../felica/client';
 import type { KeyHolder } from '../../keys/key-holder';
 import type { Clock } from '../../platform/clock';
 import type { Rng } from '../../platform/rng';
+import type { RetryPolicy } from '../../transport/retry';
 import { newTxId } from '../../platform/tx-id';
 import type { ServiceKeyName } from '../card-layout';
-import { ValueSession, detect, type CardOp } from '../card-ops';
+import type { CardOp } from '../card-ops';
 import { BrandTerminal } from './brand-terminal';
 
 export type MerchantLink =
@@ -39,12 +40,14 @@ export interface MerchantTerminalOptions {
   readonly mode: Mode;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** How often a card that left the field is tapped again (default: defaultRetapPolicy, one re-tap). */
+  readonly retap?: RetryPolicy;
 }
 
 export class MerchantTerminal extends BrandTerminal {
   constructor(private readonly o: MerchantTerminalOptions) {
-    super(o.terminalId, o.clock);
-    this.client = o.client;
+    super(o.terminalId, o.clock, undefined, o.retap);
+    this.insert(o.client);
   }
 
   async pay(
@@ -65,7 +68,7 @@ export class MerchantTerminal extends BrandTerminal {
       this.record(txId, `pay ${amount}`, r.code);
       return r;
     };
-    const card = await detect(this.client, this.o.issuers, stand ? 'S81' : 'S101');
+    const card = await this.detectCard(this.o.issuers, stand ? 'S81' : 'S101');
     if (!card.ok) return stop(card);
     const keyName = this.o.keys[0];
     if (keyName === undefined)
@@ -77,7 +80,7 @@ export class MerchantTerminal extends BrandTerminal {
       `card ${card.value.cardId}: pay ¥${amount} through ${keyName}`,
       card.card,
     );
-    const s = await ValueSession.open(this.client, this.o.keyHolder, card.value, keyName, {
+    const s = await this.openSession(this.o.keyHolder, card.value, keyName, {
       info: stand ? 'S84' : 'S104',
       verdict: stand ? 'S86' : 'S107',
     });

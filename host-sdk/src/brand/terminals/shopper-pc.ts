@@ -14,11 +14,13 @@ import type { AuthRequest, CryptogramSession, KeyHolder } from '../../keys/key-h
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { Clock } from '../../platform/clock';
 import type { Rng } from '../../platform/rng';
+import type { RetryPolicy } from '../../transport/retry';
 import { newTxId } from '../../platform/tx-id';
 import type { ServiceKeyName } from '../card-layout';
-import { ValueSession, detect, type CardOp } from '../card-ops';
+import type { CardOp } from '../card-ops';
 import { KeyOnInternetError, type ChannelHook } from '../channels';
 import { BrandTerminal } from './brand-terminal';
+import type { RetappingSession } from './retapping-session';
 
 export interface ShopperPcOptions {
   readonly terminalId: string;
@@ -28,6 +30,8 @@ export interface ShopperPcOptions {
   readonly mode: Mode;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** How often a card that left the field is tapped again (default: defaultRetapPolicy, one re-tap). */
+  readonly retap?: RetryPolicy;
 }
 
 /** A back-end's key holder seen from the PC: every call and answer crosses the internet hook. */
@@ -53,8 +57,8 @@ export function overInternet(hook: ChannelHook, from: string, to: string, holder
 
 export class ShopperPc extends BrandTerminal {
   constructor(private readonly o: ShopperPcOptions) {
-    super(o.terminalId, o.clock);
-    this.client = o.client;
+    super(o.terminalId, o.clock, undefined, o.retap);
+    this.insert(o.client);
   }
 
   /** Sends `payload` to `to` over the internet (the hook checks it). */
@@ -87,10 +91,9 @@ export class ShopperPc extends BrandTerminal {
     to: string,
     steps: { info: string; verdict: string; detect: string },
   ) {
-    const card = await detect(this.client, this.o.issuers, steps.detect);
+    const card = await this.detectCard(this.o.issuers, steps.detect);
     if (!card.ok) return { card };
-    const s = await ValueSession.open(
-      this.client,
+    const s = await this.openSession(
       overInternet(this.o.hook, this.terminalId, to, holder),
       card.value,
       keyName,
@@ -236,7 +239,7 @@ export class ShopperPc extends BrandTerminal {
     const txId = newTxId(this.o.rng);
     const op = `cybershop ${q.orderId}`;
     const keyName = q.keyName ?? 'K';
-    const card0 = await detect(this.client, this.o.issuers, 'S125');
+    const card0 = await this.detectCard(this.o.issuers, 'S125');
     if (!card0.ok) return this.stop(card0, 'S144-S145', txId, op);
     const order = await q.shop.placeOrder(
       this.net(q.shopId, 'placeOrder', {
@@ -324,7 +327,7 @@ export class ShopperPc extends BrandTerminal {
   }
 
   private async logStep(
-    session: ValueSession,
+    session: RetappingSession,
     kind: 'add' | 'subtract',
     amount: number,
     txId: string,
