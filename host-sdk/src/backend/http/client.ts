@@ -2,8 +2,9 @@
 // (node:http) and returns the outcome it answered; `Http<Kind>Client` implements each kind's
 // interface over it, so flows and the contract tests run unchanged against either side. A lost
 // connection is a TransportError (link-lost or timeout) and follows the injected retry policy (safe:
-// money-moving requests carry a txId, so a retry never moves money twice); a 4xx other than 401/403
-// is a RequestError naming what the server refused.
+// money-moving requests carry a txId, so a retry never moves money twice), and so is a 502 (the
+// back-end's own peer did not answer); a 4xx other than 401/403 is a RequestError naming what the
+// server refused.
 import { request as httpRequest } from 'node:http';
 import { noRetry, realSleep, withRetry, type RetryPolicy, type Sleep } from '../../transport/retry';
 import { TransportError } from '../../transport/transport';
@@ -92,6 +93,14 @@ export class HttpBackendLink {
             const status = res.statusCode ?? 0;
             if (status === 200 || status === 401 || status === 403) return resolve(json);
             const message = (json as { message?: unknown }).message;
+            // The back-end's own peer did not answer (server.ts): uncertain, as a lost response.
+            if (status === 502)
+              return reject(
+                new TransportError(
+                  'link-lost',
+                  `${url.pathname} answered 502: ${typeof message === 'string' ? message : data}`,
+                ),
+              );
             reject(
               new RequestError(
                 `${url.pathname} answered ${status}: ${typeof message === 'string' ? message : data}`,

@@ -2,7 +2,8 @@
 // JSON body answers 200 with the method's outcome ({"ok":true,"result"} or {"ok":false,"code",…});
 // 4xx only for transport-level problems, each with {"ok":false,"code","message"} naming what was
 // wrong, and nothing changes: 401/403 E_UNAUTHORIZED, 400 E_BAD_REQUEST (not JSON, a field of the
-// wrong shape, a request target that is not a path), 404 E_NO_ROUTE, 405, 413. Key holders are
+// wrong shape, a request target that is not a path), 404 E_NO_ROUTE, 405, 413; 502
+// E_PEER_UNREACHABLE when the back-end's own call to a peer lost its link. Key holders are
 // served at /v1/<kind>/<id>/keyholder/<op> (the RemoteKeyHolder message link). GET /v1/_instances
 // lists the served instances; with a virtual clock, GET /v1/_clock and POST /v1/_clock/advance.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { VirtualClock } from '../../platform/clock';
 import type { KeyHolder } from '../../keys/key-holder';
 import { keyHolderService, type KeyHolderLink, type KeyHolderMessage } from '../../keys/remote-key-holder';
+import { TransportError } from '../../transport/transport';
 import { RequestError } from '../schema';
 import { isKind, KINDS, type World } from '../world';
 import { allowed, callerOf, type Callers } from './callers';
@@ -151,6 +153,14 @@ export class BackendServer {
       outcome = await fn.call(instance.backend, body);
     } catch (e) {
       if (e instanceof RequestError) throw new HttpProblem(400, 'E_BAD_REQUEST', e.message);
+      // The back-end's own call to a peer failed on its link: a transport error (flows.md 1.4), whose
+      // outcome the caller must treat as uncertain, as in-process; HTTP clients read it back as one.
+      if (e instanceof TransportError)
+        throw new HttpProblem(
+          502,
+          'E_PEER_UNREACHABLE',
+          `${kind}/${id}/${method}: a peer back-end did not answer (${e.kind}): ${e.message}`,
+        );
       throw e;
     }
     send(res, 200, outcome);
