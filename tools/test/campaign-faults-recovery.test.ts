@@ -194,18 +194,19 @@ describe('faults campaign findings, replayed: a card that left the field where t
     // nothing was recorded. Now the same card is polled again, a new session sends the same write and
     // its duplicate refusal (E1; in (F) E4 with the purse holding that write) completes the flow.
     // Main: loading terminal (@150), proxy load (@256), merchant (@265), cybershop (@286); then
-    // tear-faithful's (F) load (@455), tear-hardened's (@557) and batch's payment (@649).
+    // tear-faithful's (F) load (@455), tear-hardened's (@557) and batch's payment (@649). And @144, the
+    // loading terminal's Polling (conserved before, but A23 refused E_NODE_ABSENT: detect polls again).
     const scenario = scenarioNamed('brand-emoney')!;
     const r = await runCampaign(
       faultsCampaign({
         scenarios: () => [scenario],
         kinds: ['card-removed'],
-        points: () => [150, 256, 265, 286, 455, 557, 649],
+        points: () => [144, 150, 256, 265, 286, 455, 557, 649],
       }),
       { budget: 1 },
     );
     expect(r.failures.map((f) => `${f.input}: ${f.problem}`)).toEqual([]);
-    expect(r.outcomes?.['brand-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 7 });
+    expect(r.outcomes?.['brand-emoney: card-removed']).toEqual({ 'conserved, checks as clean': 8 });
   }, 180_000);
 });
 
@@ -220,6 +221,7 @@ describe('faults campaign findings, replayed: the whole fault space', () => {
       ),
     ).toEqual([]);
   }, 180_000);
+
   it('seed 001: the retried charge-up asks for the open deliveries again while the link is lost (charges@69)', async () => {
     // lost-completion's second charge-up reads the charges to find the delivery whose answer was lost;
     // the read lost ended the charge-up and left the value the card applied unbooked: C3 failed.

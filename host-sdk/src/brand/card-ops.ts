@@ -12,6 +12,7 @@ import { chargeIdOf } from '../platform/tx-id';
 import type { FelicaClient } from '../felica/client';
 import { AuthenticationError, SecureFelicaSession } from '../felica/secure-session';
 import type { KeyHolder } from '../keys/key-holder';
+import { isCardLeft } from '../terminals/card-retap';
 import { TransportError } from '../transport/transport';
 import {
   BRAND_SUITE,
@@ -53,6 +54,8 @@ export async function detect(
   try {
     idm = (await client.polling(BRAND_SYSTEM_CODE)).idm;
   } catch (e) {
+    // A card that left the field is the re-tap's (the terminal polls again); silence is no card.
+    if (isCardLeft(e)) throw e;
     return fail(
       'E_NODE_ABSENT',
       step,

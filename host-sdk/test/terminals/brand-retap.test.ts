@@ -40,21 +40,26 @@ const ISSUERS = [{ issuerId: 'issuer23', area: AREA }];
 const CARD_ID = '0300000000000001';
 
 /**
- * The card's link: at each secure Write numbered in `leaveAt` (1 = the first) the command reaches
- * the card, then the card leaves the field and is put back at once (power off and on) before the
- * terminal gets the answer: link-lost. Counts the Pollings (a re-tap polls again).
+ * The card's link: at each command `code` (a secure Write unless told) numbered in `leaveAt` (1 = the
+ * first) the command reaches the card, then the card leaves the field and is put back at once (power
+ * off and on) before the terminal gets the answer: link-lost. Counts the Pollings (a re-tap polls
+ * again).
  */
-function field(card: Card, leaveAt: readonly number[]): Transport & { polls: number } {
+function field(
+  card: Card,
+  leaveAt: readonly number[],
+  code: number = FELICA_SECURE_COMMANDS.write.code,
+): Transport & { polls: number } {
   const inner = new InProcessTransport(card);
-  let writes = 0;
+  let seen = 0;
   const t = {
     polls: 0,
     description: 'field (test)',
     async felica(frame: Uint8Array): Promise<Uint8Array | null> {
       if (frame[1] === FELICA_COMMANDS.polling.code) t.polls++;
-      const write = frame[1] === FELICA_SECURE_COMMANDS.write.code;
+      const counted = frame[1] === code;
       const answer = await inner.felica(frame);
-      if (write && leaveAt.includes(++writes)) {
+      if (counted && leaveAt.includes(++seen)) {
         card.powerOff();
         card.powerOn();
         throw new TransportError('link-lost', 'the card left the field before answering (test)');
@@ -195,6 +200,17 @@ describe('seed 003 loading terminal: a card that leaves the field at the value w
     const r = await loading('faithful', link, issuer, []).load(load);
     expect(r).toMatchObject({ ok: true, result: { logged: true } });
     expect(link.polls).toBe(2);
+    expect(await contents(card, issuer)).toEqual({ balance: 5000, log: ['5a5a5a5a5a5a5a5a'] });
+  });
+
+  it('left at the first Polling: polled again (no E_NODE_ABSENT) and the load completes', async () => {
+    const { card, issuer } = await issued('hardened');
+    const link = field(card, [1], FELICA_COMMANDS.polling.code);
+    const calls: string[] = [];
+    const r = await loading('hardened', link, issuer, calls).load(load);
+    expect(r).toMatchObject({ ok: true, result: { logged: true } });
+    expect(link.polls).toBe(2);
+    expect(calls).toEqual(['authorizeLoad', 'recordLoad']);
     expect(await contents(card, issuer)).toEqual({ balance: 5000, log: ['5a5a5a5a5a5a5a5a'] });
   });
 
