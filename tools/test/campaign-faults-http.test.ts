@@ -6,26 +6,18 @@
 // it names).
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS, SCENARIO_SEED, faultKindsOver, faultsCampaign } from '../src/campaign/faults-campaign';
+import { FAULT_KINDS, faultKindsOver, faultsCampaign, runWithPlan } from '../src/campaign/faults-campaign';
 import { runCampaign, type CampaignKind } from '../src/campaign/runner';
 import { registerCampaign } from '../src/commands/campaign';
 import { FaultPlan } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
-import { resolveVariants, runScenario } from '../src/run/runner';
 import type { BackendTransport } from '../src/run/scenario';
 
 const settlement = scenarioNamed('common-key-settlement')!;
 
 async function cleanRun(transport: BackendTransport): Promise<FaultPlan> {
   const plan = new FaultPlan(undefined);
-  const report = await runScenario(settlement, {
-    mode: 'hardened',
-    transport,
-    seed: SCENARIO_SEED,
-    data: ':memory:',
-    variants: resolveVariants(settlement, []),
-    faults: plan,
-  });
+  const { report } = await runWithPlan(settlement, plan, { transport });
   expect(report.exitCode).toBe(0);
   return plan;
 }

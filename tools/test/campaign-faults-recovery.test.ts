@@ -6,24 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '@mica/host-sdk/transport/transport';
 import { deliverToPeer } from '@mica/host-sdk/backend/link-retry';
-import { SCENARIO_SEED, faultsCampaign } from '../src/campaign/faults-campaign';
+import { faultsCampaign, runWithPlan } from '../src/campaign/faults-campaign';
 import { runCampaign } from '../src/campaign/runner';
 import { FaultPlan, type BackendFault } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
-import { resolveVariants, runScenario } from '../src/run/runner';
 
 /** The clean run's back-end calls ("<fixture> <kind>/<id>/<method>", in order). */
 async function cleanCalls(name: string): Promise<readonly string[]> {
   const scenario = scenarioNamed(name)!;
   const clean = new FaultPlan(undefined);
-  const report = await runScenario(scenario, {
-    mode: 'hardened',
-    transport: 'inproc',
-    seed: SCENARIO_SEED,
-    data: ':memory:',
-    variants: resolveVariants(scenario, []),
-    faults: clean,
-  });
+  const { report } = await runWithPlan(scenario, clean);
   expect(report.exitCode).toBe(0);
   return clean.calls;
 }

@@ -6,11 +6,10 @@
 // answer the SMD never heard. Now the client sends the same request again and the SMD answers it from
 // its idempotency table; the SMD delivers its outbox to the idempotent store again.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIO_SEED, faultsCampaign } from '../src/campaign/faults-campaign';
+import { faultsCampaign, runWithPlan } from '../src/campaign/faults-campaign';
 import { runCampaign } from '../src/campaign/runner';
 import { FaultPlan, type CardActions, type FaultKind } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
-import { resolveVariants, runScenario } from '../src/run/runner';
 
 const settlement = scenarioNamed('common-key-settlement')!;
 
@@ -53,14 +52,7 @@ let cardIndexOf: (exchange: string) => number;
 
 beforeAll(async () => {
   const clean = new CardExchanges(undefined);
-  const report = await runScenario(settlement, {
-    mode: 'hardened',
-    transport: 'inproc',
-    seed: SCENARIO_SEED,
-    data: ':memory:',
-    variants: resolveVariants(settlement, []),
-    faults: clean,
-  });
+  const { report } = await runWithPlan(settlement, clean);
   expect(report.exitCode).toBe(0);
   indexOf = (name) => {
     const [call, nth] = name.split('#');

@@ -3,12 +3,11 @@
 // report, and the CI budget over every scenario with no failure.
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '@mica/host-sdk/transport/transport';
-import { FAULT_KINDS, SCENARIO_SEED, faultsCampaign, share, spread } from '../src/campaign/faults-campaign';
+import { FAULT_KINDS, faultsCampaign, share, spread, runWithPlan } from '../src/campaign/faults-campaign';
 import { failureCount, runCampaign, type CampaignReport } from '../src/campaign/runner';
 import { campaignSummary } from '../src/campaign/summary';
 import { FaultPlan, type BackendActions, type BackendCall } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
-import { resolveVariants, runScenario } from '../src/run/runner';
 
 const CALL: BackendCall = {
   fixture: 'main',
@@ -138,14 +137,7 @@ describe('campaign faults', () => {
   /** The back-end calls of seed 001's clean run whose request carried a txId (money-moving). */
   async function cleanTxIdCalls(): Promise<readonly number[]> {
     const clean = new FaultPlan(undefined);
-    const report = await runScenario(credit, {
-      mode: 'hardened',
-      transport: 'inproc',
-      seed: SCENARIO_SEED,
-      data: ':memory:',
-      variants: resolveVariants(credit, []),
-      faults: clean,
-    });
+    const { report } = await runWithPlan(credit, clean);
     expect(report.exitCode).toBe(0);
     return clean.txIdCalls;
   }
@@ -200,16 +192,7 @@ describe('campaign faults', () => {
     // database (TypeError) once the virtual clock reached them.
     const validity = scenarioNamed('validity-cache')!;
     const clean = new FaultPlan(undefined);
-    const run = (faults: FaultPlan, data: string) =>
-      runScenario(validity, {
-        mode: 'hardened',
-        transport: 'inproc',
-        seed: SCENARIO_SEED,
-        data,
-        variants: resolveVariants(validity, []),
-        faults,
-      });
-    expect((await run(clean, ':memory:')).exitCode).toBe(0);
+    expect((await runWithPlan(validity, clean)).report.exitCode).toBe(0);
     const index = clean.calls.indexOf('medium-stranger-500 emoney-center/center1/receive');
     expect(index).toBeGreaterThanOrEqual(0);
     const r = await runCampaign(

@@ -4,10 +4,9 @@
 // flow ends with its refusal and the value the card holds stays in flight, C4, so the audit passes).
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '@mica/host-sdk/transport/transport';
-import { SCENARIO_SEED } from '../src/campaign/faults-campaign';
+import { runWithPlan } from '../src/campaign/faults-campaign';
 import { FaultPlan, type CardActions } from '../src/run/faults';
 import { scenarioNamed } from '../src/run/registry';
-import { resolveVariants, runScenario } from '../src/run/runner';
 
 /** Takes the card out of the field at each flow card exchange of `at` (the runner's reads not counted). */
 class CardLeaves extends FaultPlan {
@@ -46,14 +45,7 @@ class CardLeaves extends FaultPlan {
 async function run(name: string, at: readonly number[]) {
   const scenario = scenarioNamed(name)!;
   const plan = new CardLeaves(at);
-  const report = await runScenario(scenario, {
-    mode: 'hardened',
-    transport: 'inproc',
-    seed: SCENARIO_SEED,
-    data: ':memory:',
-    variants: resolveVariants(scenario, []),
-    faults: plan,
-  });
+  const { report } = await runWithPlan(scenario, plan);
   expect(plan.removed).toBe(at.length);
   const check = (id: string) => report.checks.find((c) => c.id === id)!;
   /** The summaries of the steps of `fixture` that mention the card leaving the field. */

@@ -45,17 +45,21 @@ interface Baseline {
   readonly passing: ReadonlySet<string>;
 }
 
-interface Outcome {
+interface Outcome<P extends FaultPlan = FaultPlan> {
   readonly report: RunReport;
-  readonly plan: FaultPlan;
+  readonly plan: P;
 }
 
-async function runOnce(
+/**
+ * One run of `scenario` as the campaign makes it (hardened, SCENARIO_SEED, its default variants) with
+ * `plan` as its fault seam; on disk (a temporary directory, removed after) for a restart point. The
+ * tests' replays use it too, so a point they name is the campaign's point.
+ */
+export async function runWithPlan<P extends FaultPlan>(
   scenario: Scenario,
-  plan: FaultPlan,
-  onDisk: boolean,
-  transport: BackendTransport,
-): Promise<Outcome> {
+  plan: P,
+  { onDisk = false, transport = 'inproc' }: { onDisk?: boolean; transport?: BackendTransport } = {},
+): Promise<Outcome<P>> {
   const dir = onDisk ? mkdtempSync(join(tmpdir(), 'mica-faults-')) : ':memory:';
   try {
     const report = await runScenario(scenario, {
@@ -200,7 +204,7 @@ export async function runFaults(ctx: CampaignContext, options: FaultsCampaignOpt
   const baselines: Baseline[] = [];
   for (const scenario of scenarios) {
     await ctx.pause();
-    const { report, plan } = await runOnce(scenario, new FaultPlan(undefined), false, transport);
+    const { report, plan } = await runWithPlan(scenario, new FaultPlan(undefined), { transport });
     if (report.exitCode !== 0) {
       const failing = report.checks.filter((c) => !c.pass).map((c) => `${c.id}: ${c.problems.join('; ')}`);
       ctx.fail(`${scenario.name}: clean run`, scenario.name, `fails without a fault: ${failing.join(' | ')}`);
@@ -290,12 +294,10 @@ export async function runPoint(
   const input = `${job.kind}@${job.index}`;
   let outcome: Outcome;
   try {
-    outcome = await runOnce(
-      scenario,
-      new FaultPlan({ kind: job.kind, index: job.index }, planOptions),
-      job.kind === 'restart',
+    outcome = await runWithPlan(scenario, new FaultPlan({ kind: job.kind, index: job.index }, planOptions), {
+      onDisk: job.kind === 'restart',
       transport,
-    );
+    });
   } catch (e) {
     sink.fail(category, input, `the run crashed: ${(e as Error).name}: ${(e as Error).message}`);
     return events;
