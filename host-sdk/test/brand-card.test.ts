@@ -1,56 +1,25 @@
 // Seed 003 card operations on a real (simulated) chip: issuance through the card's commands by the
 // brand holder's and the issuer's key holders, then a load and a payment through the overlaps.
 import { describe, expect, it } from 'vitest';
-import { parseProfile } from '@mica/apdu-specs/profile';
-import { Card } from '@mica/card-os/card';
-import { manufactureFromProfile } from '@mica/card-os/factory';
-import { SeededRandom } from '@mica/card-os/random';
 import { FelicaClient } from '../src/felica/client';
 import { LocalKeyHolder } from '../src/keys/local-key-holder';
 import { InProcessTransport } from '../src/transport/in-process';
 import { SeededRng } from '../src/platform/rng';
-import { BRAND_SYSTEM_CODE, issuerAreaLayout, keyNodes, SERVICE_KEYS } from '../src/brand/card-layout';
+import { BRAND_SYSTEM_CODE, keyNodes } from '../src/brand/card-layout';
 import { issueBrandCard } from '../src/brand/issuance';
 import { ValueSession, detect } from '../src/brand/card-ops';
+import { BRAND_TK, brandChip, brandHolders } from './brand-chip';
 
-const TK = '000102030405060708090a0b0c0d0e0f';
 const rng = new SeededRng('brand-card');
 const random = (n: number): Uint8Array => rng.bytes(n);
 
-function holders(area: number) {
-  const brand = new LocalKeyHolder(random);
-  const issuer = new LocalKeyHolder(random);
-  const l = issuerAreaLayout(area);
-  const m = (): { version: number; master: Uint8Array } => ({ version: 1, master: rng.bytes(16) });
-  const areaKey = m();
-  brand
-    .set(BRAND_SYSTEM_CODE, 0xffff, m())
-    .set(BRAND_SYSTEM_CODE, 0x0000, m())
-    .set(BRAND_SYSTEM_CODE, l.area, areaKey);
-  issuer.set(BRAND_SYSTEM_CODE, l.area, areaKey);
-  for (const n of [l.purse, l.log]) issuer.set(BRAND_SYSTEM_CODE, n, m());
-  for (const k of SERVICE_KEYS)
-    for (const n of keyNodes(area, k)) (k >= 'K' ? brand : issuer).set(BRAND_SYSTEM_CODE, n, m());
-  return { brand, issuer };
-}
-
-function chip(): Card {
-  const p = parseProfile({
-    chip: { idm: '03fe000000000023', blocks: 65536, suite: '2k3des', transportKey: TK },
-    systems: [{ systemCode: BRAND_SYSTEM_CODE.toString(16), areas: [] }],
-  });
-  const card = new Card(manufactureFromProfile(p), { random: new SeededRandom(3n) });
-  card.powerOn();
-  return card;
-}
-
 describe('seed 003 card', () => {
   it('is issued through its commands and moves value only through the overlaps', async () => {
-    const card = chip();
+    const card = brandChip();
     const client = new FelicaClient(new InProcessTransport(card));
-    const { brand, issuer } = holders(0x3000);
+    const { brand, issuer } = brandHolders(rng, 0x3000);
     const sent = await issueBrandCard(client, {
-      transportKey: Uint8Array.from(Buffer.from(TK, 'hex')),
+      transportKey: Uint8Array.from(Buffer.from(BRAND_TK, 'hex')),
       brand,
       issuer,
       area: 0x3000,

@@ -8,33 +8,24 @@ import { FELICA_COMMANDS } from '@mica/apdu-specs/felica-commands';
 import { FELICA_SECURE_COMMANDS } from '@mica/apdu-specs/felica-secure';
 import { logRecord } from '@mica/apdu-specs/eeprom-records';
 import { bytesToHex } from '@mica/apdu-specs/hex';
-import { parseProfile } from '@mica/apdu-specs/profile';
-import { Card } from '@mica/card-os/card';
-import { manufactureFromProfile } from '@mica/card-os/factory';
-import { SeededRandom } from '@mica/card-os/random';
+import type { Card } from '@mica/card-os/card';
 import type { Mode } from '@mica/host-sdk/backend/backend';
 import type { BrandHolderBackend } from '@mica/host-sdk/backend/kinds/brand';
 import type { ServiceCenterBackend } from '@mica/host-sdk/backend/kinds/service-center';
 import { accepted } from '@mica/host-sdk/backend/outcome';
-import {
-  BRAND_SYSTEM_CODE,
-  issuerAreaLayout,
-  keyNodes,
-  SERVICE_KEYS,
-} from '@mica/host-sdk/brand/card-layout';
 import { ValueSession, detect } from '@mica/host-sdk/brand/card-ops';
 import { issueBrandCard } from '@mica/host-sdk/brand/issuance';
 import { LoadingTerminal } from '@mica/host-sdk/brand/terminals/loading-terminal';
 import { MerchantTerminal } from '@mica/host-sdk/brand/terminals/merchant-terminal';
 import { FelicaClient } from '@mica/host-sdk/felica/client';
-import { LocalKeyHolder } from '@mica/host-sdk/keys/local-key-holder';
+import type { LocalKeyHolder } from '@mica/host-sdk/keys/local-key-holder';
 import { VirtualClock } from '@mica/host-sdk/platform/clock';
 import { SeededRng } from '@mica/host-sdk/platform/rng';
 import { CardLeftField } from '@mica/host-sdk/terminals/card-retap';
 import { InProcessTransport } from '@mica/host-sdk/transport/in-process';
 import { TransportError, type Transport } from '@mica/host-sdk/transport/transport';
+import { BRAND_TK, brandChip, brandHolders } from '../brand-chip';
 
-const TK = '000102030405060708090a0b0c0d0e0f';
 const AREA = 0x3000;
 const ISSUERS = [{ issuerId: 'issuer23', area: AREA }];
 const CARD_ID = '0300000000000001';
@@ -76,27 +67,10 @@ function field(
 async function issued(mode: Mode) {
   const rng = new SeededRng(`brand-retap ${mode}`);
   const random = (n: number): Uint8Array => rng.bytes(n);
-  const brand = new LocalKeyHolder(random);
-  const issuer = new LocalKeyHolder(random);
-  const l = issuerAreaLayout(AREA);
-  const m = (): { version: number; master: Uint8Array } => ({ version: 1, master: rng.bytes(16) });
-  const areaKey = m();
-  brand
-    .set(BRAND_SYSTEM_CODE, 0xffff, m())
-    .set(BRAND_SYSTEM_CODE, 0x0000, m())
-    .set(BRAND_SYSTEM_CODE, l.area, areaKey);
-  issuer.set(BRAND_SYSTEM_CODE, l.area, areaKey);
-  for (const n of [l.purse, l.log]) issuer.set(BRAND_SYSTEM_CODE, n, m());
-  for (const k of SERVICE_KEYS)
-    for (const n of keyNodes(AREA, k)) (k >= 'K' ? brand : issuer).set(BRAND_SYSTEM_CODE, n, m());
-  const p = parseProfile({
-    chip: { idm: '03fe000000000023', blocks: 65536, suite: '2k3des', transportKey: TK },
-    systems: [{ systemCode: BRAND_SYSTEM_CODE.toString(16), areas: [] }],
-  });
-  const card = new Card(manufactureFromProfile(p), { random: new SeededRandom(3n) });
-  card.powerOn();
+  const { brand, issuer } = brandHolders(rng, AREA);
+  const card = brandChip();
   await issueBrandCard(new FelicaClient(new InProcessTransport(card)), {
-    transportKey: Uint8Array.from(Buffer.from(TK, 'hex')),
+    transportKey: Uint8Array.from(Buffer.from(BRAND_TK, 'hex')),
     brand,
     issuer,
     area: AREA,
