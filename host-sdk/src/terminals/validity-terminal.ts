@@ -8,7 +8,8 @@
 // delivers it. With capture on, a medium-invalid NAK makes the terminal keep the card and send CAPTURED.
 // A card that leaves the field during the read that follows the write is tapped again (./card-retap.ts):
 // polled again (the same IDm), authenticated again and read again, so the write's outcome is known in
-// this session; past the re-tap policy the error propagates and a value the card applied stays held.
+// this session; past the re-tap policy the session ends no-answer, a value the card applied stays
+// held, and the log read at the card's next contact (settle) books it with that held item.
 import { bytesToHex } from '@mica/apdu-specs/hex';
 import type { EMoneyCenterBackend, CenterMessage, NakReason } from '../backend/kinds/emoney-center';
 import { deliverToPeer } from '../backend/link-retry';
@@ -296,8 +297,8 @@ export class ValidityTerminal {
           return { ...common, outcome: 'refused', code: done.type === 'DONE' ? done.result : status };
         }
       }
-      // No valid answer: the center's key holder authenticates again and the log is read (flows.md
-      // 6.2). A card that leaves during that read is tapped again and read in a new session.
+      // The log decides: after no valid answer the center's key holder authenticates again first
+      // (flows.md 6.2). A card that leaves during the read is tapped again and read in a new session.
       let read: Awaited<ReturnType<ValidityTerminal['readPurseAndLog']>>;
       try {
         read = await retapped(this.retap, async (tap) => {
