@@ -14,9 +14,8 @@ import { ValueSession, type CardOp, type DetectedCard, type WriteSent } from '..
 export class RetappingSession {
   private constructor(
     private session: ValueSession,
-    private readonly client: FelicaClient,
-    private readonly card: DetectedCard,
-    private readonly reopen: () => Promise<CardOp<ValueSession>>,
+    /** The same card polled again and a new session opened on it ((b), (b′) after a re-tap). */
+    private readonly retapOpen: () => Promise<CardOp<ValueSession>>,
     private readonly policy: RetryPolicy,
   ) {}
 
@@ -29,14 +28,14 @@ export class RetappingSession {
     steps: { readonly info: string; readonly verdict: string },
     policy: RetryPolicy,
   ): Promise<CardOp<RetappingSession>> {
-    const reopen = (): Promise<CardOp<ValueSession>> =>
-      ValueSession.open(client, holder, card, keyName, steps);
-    const s = await retapped(policy, async (tap) => {
-      if (tap > 0) await sameCardPolled(client, BRAND_SYSTEM_CODE, card.idm);
-      return reopen();
-    });
+    const open = (): Promise<CardOp<ValueSession>> => ValueSession.open(client, holder, card, keyName, steps);
+    const retapOpen = async (): Promise<CardOp<ValueSession>> => {
+      await sameCardPolled(client, BRAND_SYSTEM_CODE, card.idm);
+      return open();
+    };
+    const s = await retapped(policy, (tap) => (tap > 0 ? retapOpen() : open()));
     if (!s.ok) return s;
-    return { ...s, value: new RetappingSession(s.value, client, card, reopen, policy) };
+    return { ...s, value: new RetappingSession(s.value, retapOpen, policy) };
   }
 
   /**
@@ -47,8 +46,7 @@ export class RetappingSession {
     return retapped(this.policy, async (tap) => {
       if (tap > 0) {
         await this.session.close().catch(() => undefined);
-        await sameCardPolled(this.client, BRAND_SYSTEM_CODE, this.card.idm);
-        const s = await this.reopen();
+        const s = await this.retapOpen();
         if (!s.ok) return s;
         this.session = s.value;
       }
